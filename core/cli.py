@@ -1,0 +1,206 @@
+"""The ``yishi`` command: demo, serve, migrate, plugin list, doctor, minutes export.
+
+Errors meant for a person (:class:`core.errors.YishiError`) are printed without a traceback and
+exit with status 2; ``yishi doctor`` exits 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import YishiError
+from core.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except YishiError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yishi", description="议事 Yishi — 基层议事协商系统")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int | None], help: str,
+                parent: Any = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    def serving(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=DEFAULT_HOST, help=f"listen address (default {DEFAULT_HOST})")
+        p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+
+    p = command("demo", cmd_demo, "create a demo database (SQLite) with realistic data and serve it")
+    p.add_argument("--data-dir", default="data/demo", help="where the demo database lives (default data/demo)")
+    p.add_argument("--no-serve", action="store_true", help="only create and seed, do not serve")
+    p.add_argument("--reset", action="store_true", help="delete the demo database first")
+    serving(p)
+
+    p = command("serve", cmd_serve, "migrate the database, then serve Yishi")
+    serving(p)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+    command("migrate", cmd_migrate, "run pending database migrations of core and every plugin")
+
+    plugin = sub.add_parser("plugin", help="plugins: list").add_subparsers(metavar="ACTION")
+    command("list", cmd_plugin_list, "show installed plugins and whether they are enabled",
+            parent=plugin)
+
+    command("doctor", cmd_doctor, "check fonts, PDF libraries, the database and plugins")
+
+    minutes = sub.add_parser("minutes", help="minutes: export").add_subparsers(metavar="ACTION")
+    p = command("export", cmd_minutes_export, "write a meeting's minutes to a file", parent=minutes)
+    p.add_argument("--meeting", type=int, required=True, help="meeting id")
+    p.add_argument("--format", choices=["pdf", "html"], default="pdf")
+    p.add_argument("--out", required=True, help="output file")
+    return parser
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+async def _with_db(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from core import db
+    from core.plugins import load_plugins
+
+    plugins = load_plugins(settings.plugin_registry)
+    apps = [a for _pid, apps in plugins.call_each("yishi_piccolo_apps") for a in apps]
+    engine = await db.connect(settings.database_url, apps)
+    try:
+        return await work(plugins)
+    finally:
+        await db.disconnect(engine)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from core import db
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_with_db(settings, lambda _plugins: db.migrate()))
+    print("数据库已是最新 / database is up to date")
+    return 0
+
+
+async def seed_demo(plugins: Any, settings: Settings) -> bool:
+    """Seed an empty database through every plugin's ``yishi_demo_data``; False if not empty."""
+    from core.org.tables import Council
+
+    if await Council.count() > 0:
+        return False
+    for _pid, result in plugins.call_each("yishi_demo_data", settings=settings):
+        if asyncio.iscoroutine(result):
+            await result
+    return True
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core import db
+
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = data_dir / "yishi.sqlite3"
+    if args.reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    # The demo always uses its own SQLite file, never a database named in the environment.
+    settings = Settings.from_env(data_dir=data_dir, database_url=f"sqlite:///{database}")
+
+    async def prepare(plugins: Any) -> bool:
+        await db.migrate()
+        return await seed_demo(plugins, settings)
+
+    seeded = asyncio.run(_with_db(settings, prepare))
+    print(("已载入演示数据 / demo data loaded: " if seeded else "沿用已有演示数据 / reusing demo data: ")
+          + str(database))
+    if args.no_serve:
+        return 0
+    return _serve(settings, args.host, args.port, workers=1)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cmd_migrate(args)
+    return _serve(settings, args.host, args.port, args.workers)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    # Worker processes rebuild the app from the environment: hand them these exact settings.
+    os.environ.update(settings.as_env())
+    print(f"议事 Yishi 正在运行 / serving on http://{host}:{port}  (Ctrl+C 停止 / to stop)")
+    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False, proxy_headers=False)
+    return 0
+
+
+def cmd_plugin_list(args: argparse.Namespace) -> int:
+    from core.plugins import load_plugins
+
+    settings = Settings.from_env()
+    plugins = load_plugins(settings.plugin_registry)
+    print(f"{'插件 id':<14}{'状态':<10}{'版本':<10}{'来源':<24}名称")
+    for r in plugins.records:
+        state = "已启用" if r.loaded else ("出错" if r.problem else ("未启用" if not r.enabled else "?"))
+        version = r.meta.version if r.meta else "-"
+        name = r.meta.name if r.meta else ""
+        print(f"{r.id:<14}{state:<10}{version:<10}{r.source:<24}{name}")
+        if r.problem:
+            print(f"    ! {r.problem}")
+    for practice in plugins.practices.values():
+        print(f"议事实践 practice: {practice.id} — {practice.name} (插件 {practice.plugin})")
+    for warning in plugins.warnings:
+        print(f"警告 / warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from core.doctor import run_checks
+
+    ok = True
+    for check in run_checks():
+        mark = "✓" if check.ok else "✗"
+        print(f"{mark} {check.name}: {check.detail}")
+        if not check.ok:
+            ok = False
+            print(f"    修复 / fix: {check.fix}")
+    return 0 if ok else 1
+
+
+def cmd_minutes_export(args: argparse.Namespace) -> int:
+    from core.minutes.export import export_minutes
+
+    settings = Settings.from_env()
+    out = Path(args.out)
+    asyncio.run(_with_db(settings, lambda plugins: export_minutes(
+        plugins, settings, args.meeting, args.format, out)))
+    print(f"已导出 / written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""The database: engines from a URL, the connection pool, and migrations.
+
+SQLite (a file in the data dir, WAL mode) is the default; PostgreSQL when ``YISHI_DATABASE_URL``
+starts with ``postgres://`` or ``postgresql://``. Piccolo binds every Table class to one engine;
+:func:`use_engine` rebinds all of them (core's and the plugins'), which is how the app, the CLI and
+the tests (which run every database test on both engines) choose a database at run time.
+
+Piccolo's stock SQLite engine opens a new connection — a new thread — for every query.
+:class:`PooledSQLiteEngine` keeps a few connections open instead; transactions still get their
+own connection, as in Piccolo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiosqlite
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+
+from core.errors import DatabaseError
+
+CORE_APPS = ["core.piccolo_app"]
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """SQLite with persistent connections reused across queries outside transactions.
+
+    aiosqlite connections are not tied to an event loop (each call makes its future on the caller's
+    loop), so the idle list needs no loop-bound primitive.
+    """
+
+    def __init__(self, path: str, pool_size: int = 4) -> None:
+        super().__init__(path=path, timeout=30)
+        self.pool_size = pool_size
+        self._idle: list[aiosqlite.Connection] = []
+        self._open: set[aiosqlite.Connection] = set()
+        atexit.register(self._stop_all)
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        await connection.execute("PRAGMA busy_timeout = 30000")
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+    async def get_connection(self) -> aiosqlite.Connection:  # used by transactions
+        return await self._connect()
+
+    async def prep_database(self) -> None:
+        """WAL lets readers go on while one writer commits; it is stored in the file."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(self.path) as connection:
+            await connection.execute("PRAGMA journal_mode = WAL")
+
+    async def _run_in_new_connection(self, query: str, args: list[Any] | None = None,
+                                     query_type: str = "generic", table: Any = None) -> Any:
+        connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = await self._connect()
+            self._open.add(connection)
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                rows = await cursor.fetchall()
+        except BaseException:
+            # A connection in an unknown state is not given back.
+            self._open.discard(connection)
+            await connection.close()
+            raise
+        if len(self._idle) < self.pool_size:
+            self._idle.append(connection)
+        else:
+            self._open.discard(connection)
+            await connection.close()
+        return rows
+
+    async def start_connection_pool(self, **_: Any) -> None:
+        await self.prep_database()
+
+    async def close_connection_pool(self) -> None:
+        connections, self._idle = list(self._open), []
+        self._open.clear()
+        for connection in connections:
+            await connection.close()
+
+    def _stop_all(self) -> None:
+        for connection in self._open:
+            connection.stop()
+
+
+def engine_from_url(url: str) -> Engine:
+    """An engine for a ``sqlite:///path`` or ``postgresql://…`` URL, or a clear error."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise DatabaseError(f"YISHI_DATABASE_URL={url!r}: SQLite 地址应为 / should be "
+                                "sqlite:////absolute/path/yishi.sqlite3")
+        if not path.startswith("/"):
+            path = str(Path(path).resolve())
+        return PooledSQLiteEngine(path=path)
+    if parts.scheme in ("postgres", "postgresql"):
+        if not parts.hostname or not parts.path.strip("/"):
+            raise DatabaseError(f"YISHI_DATABASE_URL={_redact(url)!r}: PostgreSQL 地址应为 / should "
+                                "be postgresql://user:password@host:5432/dbname")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise DatabaseError(f"YISHI_DATABASE_URL={_redact(url)!r}: 端口无效 / bad port") from exc
+        return PostgresEngine(config={"dsn": url}, extensions=())
+    raise DatabaseError(f"YISHI_DATABASE_URL={_redact(url)!r}: 不支持的数据库 / unsupported "
+                        "database; use sqlite:///PATH or postgresql://…")
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def app_modules(plugin_apps: list[str] | None = None) -> list[str]:
+    """Dotted paths of every Piccolo app: core's, then the plugins'."""
+    return CORE_APPS + [a for a in (plugin_apps or []) if a not in CORE_APPS]
+
+
+def use_engine(engine: Engine, plugin_apps: list[str] | None = None) -> None:
+    """Make ``engine`` the database of every table and of Piccolo's migration machinery."""
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.conf.apps import AppRegistry
+
+    import core.piccolo_conf as conf
+
+    conf.DB = engine
+    conf.APP_REGISTRY = AppRegistry(apps=app_modules(plugin_apps))
+    Migration._meta.db = engine
+    for app in conf.APP_REGISTRY.app_configs.values():
+        for table in app.table_classes:
+            table._meta.db = engine
+
+
+async def check_reachable(engine: Engine, url: str) -> None:
+    """Run one query; turn a failure into a message naming the URL and what to check."""
+    try:
+        await engine._run_in_new_connection("SELECT 1") if isinstance(
+            engine, SQLiteEngine) else await engine.run_ddl("SELECT 1")
+    except Exception as exc:
+        raise DatabaseError(f"无法连接数据库 / cannot reach the database {_redact(url)}: "
+                            f"{type(exc).__name__}: {exc}. 检查 YISHI_DATABASE_URL、数据库是否运行、"
+                            "用户名和密码 / check the URL, that the server runs, and the "
+                            "credentials") from exc
+
+
+async def migrate(quiet: bool = True) -> None:
+    """Run every app's pending migrations (core first), as ``yishi migrate`` does."""
+    import contextlib
+    import io
+
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    import core.piccolo_conf as conf
+
+    await conf.DB.prep_database()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        sys.stderr.write(out.getvalue())
+        raise DatabaseError(f"数据库迁移失败 / migration failed: {result.message}")
+
+
+async def connect(url: str, plugin_apps: list[str] | None = None) -> Engine:
+    """Create the engine for ``url``, bind all tables to it, check it answers, start its pool."""
+    engine = engine_from_url(url)
+    use_engine(engine, plugin_apps)
+    await check_reachable(engine, url)
+    await engine.start_connection_pool()
+    return engine
+
+
+async def disconnect(engine: Engine) -> None:
+    await engine.close_connection_pool()
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine from synchronous CLI code."""
+    return asyncio.run(coro)

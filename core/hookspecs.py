@@ -1,0 +1,123 @@
+"""The plugin contract: every hook a Yishi plugin may implement.
+
+Each spec is a function with a typed signature and a docstring saying when it is called, what it
+receives and what it must return. Plugins implement them with ``@core.hookimpl`` using the same
+name and any subset of the arguments. Hooks are always called with keyword arguments; they return
+data, and the core wires that data in. docs/plugins.md documents every hook with its exact
+signature, and tests/test_docs.py keeps the two in step.
+
+Core's own features (the 三方联席会议 practice, the meeting pages) are plugins too, registered
+through these same hooks — see ``core.plugins.DEFAULT_PLUGINS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from litestar import Request
+    from litestar.types import ControllerRouterHandler
+
+    from core.practices import Practice
+
+hookspec = pluggy.HookspecMarker("yishi")
+
+
+# -------------------------------------------------------------------------------------------------
+# Practices
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_practices() -> Sequence[Practice]:
+    """Declare the practices (议事实践) this plugin provides.
+
+    Called once when the app starts. Return a list of :class:`core.practices.Practice`: id, name,
+    description, meeting kinds, roles. A council runs under exactly one practice; two plugins that
+    declare the same practice id are refused at start, naming both.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Web: routes, templates, static files, navigation
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_routes() -> Sequence[ControllerRouterHandler]:
+    """Add pages and endpoints.
+
+    Called once when the app is built. Return Litestar route handlers or controllers. They are
+    mounted under ``/p/<plugin id>/`` (core's own default plugins at the root), so a plugin's
+    ``@get("/")`` is served at ``/p/<plugin id>/``.
+    """
+
+
+@hookspec
+def yishi_template_dirs() -> Sequence[Path]:
+    """Add folders of Jinja2 templates.
+
+    Called once when the app is built. Lookup order is theme > plugins (in load order) > core, so
+    a plugin may override a core template by shipping one with the same name, and extend the
+    original with ``{% extends "core:<name>" %}``. Keep the plugin's own templates under a folder
+    named after the plugin (``templates/<plugin id>/…``) so they do not collide.
+    """
+
+
+@hookspec
+def yishi_static_dirs() -> Sequence[Path]:
+    """Add folders of static files (CSS, images, scripts).
+
+    Called once when the app is built. The files are served under ``/static/plugins/<plugin id>/``.
+    """
+
+
+@hookspec
+def yishi_menu_links(request: Request) -> Sequence[dict[str, str]]:
+    """Add links to the main navigation.
+
+    Called for every full page render. Return a list of ``{"href": ..., "label": ...}``.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Data: tables and demo data
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_piccolo_apps() -> Sequence[str]:
+    """Declare the plugin's own tables, as Piccolo apps.
+
+    Called when the database is configured. Return dotted paths of ``piccolo_app`` modules (each
+    defining ``APP_CONFIG``), e.g. ``["yishi_wuchang.piccolo_app"]``. ``yishi migrate`` runs their
+    migrations after core's. Prefix table names with the plugin id.
+    """
+
+
+@hookspec
+def yishi_demo_data(settings: Any) -> Any:
+    """Add realistic demo records when ``yishi demo`` seeds an empty database.
+
+    Called once, after the database is migrated, in plugin load order (core first). May return an
+    awaitable; the core awaits it. Return value is ignored.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Documents
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_minutes_context(meeting: Any, context: dict[str, Any]) -> dict[str, Any] | None:
+    """Add to what the minutes (会议纪要) template sees.
+
+    Called each time minutes are rendered (HTML and PDF), for the plugin that owns the meeting's
+    practice and for core's own plugins. ``meeting`` is the Meeting row; ``context`` is what core
+    has gathered so far (read it, do not change it). Return a dict of extra names, or None.
+    """

@@ -1,0 +1,1 @@
+"""Meetings: the agenda, stepping through it, show-of-hands results and notes per item."""

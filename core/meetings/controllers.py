@@ -1,0 +1,114 @@
+"""The chair's meeting console: one page, every action a small form that HTMX swaps in place.
+
+Without JavaScript every form still posts and the server answers with a redirect to the page, so
+a reload always shows the true state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from core.meetings import services
+from core.meetings.handcount import RULE_LABEL, parse_counts
+from core.meetings.services import MeetingError, MeetingView
+from core.web import form_of, is_htmx, page_or_fragment, plugins_of, see_other
+
+PAGE = "meetings/console.html"
+FRAGMENT = "meetings/_console.html"
+
+
+async def _view(meeting_id: int) -> MeetingView:
+    view = await services.load_meeting(meeting_id)
+    if view is None:
+        raise NotFoundException(f"会议 {meeting_id} 不存在")
+    return view
+
+
+def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
+    practice = plugins_of(request).practice(view.council["practice"])
+    return {"view": view, "practice": practice, "rule_label": RULE_LABEL, "errors": {},
+            "values": {}, "message": "", **extra}
+
+
+class MeetingController(Controller):
+    path = "/meetings"
+
+    @get("/{meeting_id:int}", name="meeting")
+    async def console(self, request: Request, meeting_id: int) -> Template:
+        view = await _view(meeting_id)
+        return Template(PAGE, context=_context(request, view))
+
+    async def _answer(self, request: Request, meeting_id: int, *, error: str = "",
+                      errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                      item_id: int | None = None) -> Template | Redirect:
+        failed = bool(error or errors)
+        if not failed and not is_htmx(request):
+            return see_other(f"/meetings/{meeting_id}")
+        view = await _view(meeting_id)
+        ctx = _context(request, view, message=error, errors=errors or {}, values=values or {},
+                       error_item=item_id)
+        return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
+
+    @post("/{meeting_id:int}/open", name="meeting_open")
+    async def open(self, request: Request, meeting_id: int) -> Template | Redirect:
+        await _view(meeting_id)
+        try:
+            await services.open_meeting(meeting_id)
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/goto", name="meeting_goto")
+    async def goto(self, request: Request, meeting_id: int) -> Template | Redirect:
+        await _view(meeting_id)
+        raw = (await form_of(request)).get("position", "")
+        if not raw.isascii() or not raw.isdigit():
+            return await self._answer(request, meeting_id, error="请选择一个议题。")
+        try:
+            await services.go_to_item(meeting_id, int(raw))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands")
+    async def hands(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+        await _view(meeting_id)
+        form = await form_of(request)
+        counts, errors = parse_counts(form)
+        values = {k: form.get(k, "") for k in ("yes", "no", "abstain")}
+        if counts is None:
+            return await self._answer(request, meeting_id, errors=errors, values=values,
+                                      item_id=item_id)
+        try:
+            await services.record_hand_count(meeting_id, item_id, counts)
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values=values,
+                                      item_id=item_id)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note")
+    async def note(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+        await _view(meeting_id)
+        body, error = services.validate_note((await form_of(request)).get("body"))
+        if error:
+            return await self._answer(request, meeting_id, errors={"body": error},
+                                      values={"body": body}, item_id=item_id)
+        try:
+            await services.add_note(meeting_id, item_id, body)
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values={"body": body},
+                                      item_id=item_id)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/close", name="meeting_close")
+    async def close(self, request: Request, meeting_id: int) -> Template | Redirect:
+        await _view(meeting_id)
+        try:
+            await services.close_meeting(meeting_id)
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)

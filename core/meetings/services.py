@@ -1,0 +1,204 @@
+"""Meeting operations: read a meeting with its agenda, open, step, record, close.
+
+Every state change is a single conditional UPDATE or an upsert, so a request retried on weak
+Wi-Fi does not apply twice, and two tablets acting at once cannot leave the meeting in a state
+neither of them chose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from core.meetings.handcount import Counts
+from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
+from core.org.tables import Council, CouncilMember
+
+NOTE_MAX = 4000
+
+STATE_LABELS = {"draft": "未开始", "in_session": "进行中", "closed": "已结束"}
+
+
+class MeetingError(Exception):
+    """An action that does not fit the meeting's state; the message is for the chair."""
+
+
+@dataclass
+class ItemView:
+    id: int
+    position: int
+    title: str
+    description: str
+    proposer: str
+    duration_minutes: int
+    counts: Counts | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class MeetingView:
+    """A meeting as the pages and the minutes see it."""
+
+    meeting: dict[str, Any]
+    council: dict[str, Any]
+    items: list[ItemView]
+    members: list[dict[str, Any]]
+
+    @property
+    def state(self) -> str:
+        return self.meeting["state"]
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def current(self) -> ItemView | None:
+        pos = self.meeting["current_position"]
+        return next((i for i in self.items if i.position == pos), None)
+
+    def next_after(self, item: ItemView | None) -> ItemView | None:
+        if item is None:
+            return None
+        later = [i for i in self.items if i.position > item.position]
+        return later[0] if later else None
+
+    def prev_before(self, item: ItemView | None) -> ItemView | None:
+        if item is None:
+            return None
+        earlier = [i for i in self.items if i.position < item.position]
+        return earlier[-1] if earlier else None
+
+    def members_with_role(self, role: str) -> list[dict[str, Any]]:
+        return [m for m in self.members if m["role"] == role]
+
+
+async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingView | None:
+    """The meeting, its council and agenda with counts and notes, in four queries."""
+    row = await Meeting.select(
+        Meeting.all_columns(), *Meeting.council.all_columns(exclude=[Council.description]),
+    ).where(Meeting.id == meeting_id).first().output(nested=True)
+    if row is None:
+        return None
+    council = row.pop("council")
+    items = await AgendaItem.select().where(AgendaItem.meeting == meeting_id).order_by(
+        AgendaItem.position)
+    views = [ItemView(id=i["id"], position=i["position"], title=i["title"],
+                      description=i["description"], proposer=i["proposer"],
+                      duration_minutes=i["duration_minutes"]) for i in items]
+    by_id = {v.id: v for v in views}
+    if views:
+        ids = list(by_id)
+        for c in await HandCount.select().where(HandCount.item.is_in(ids)):
+            by_id[c["item"]].counts = Counts(c["yes"], c["no"], c["abstain"])
+        for n in await ItemNote.select().where(ItemNote.item.is_in(ids)).order_by(ItemNote.id):
+            by_id[n["item"]].notes.append(n)
+    members: list[dict[str, Any]] = []
+    if with_members:
+        members = await CouncilMember.select(
+            CouncilMember.role, CouncilMember.affiliation, CouncilMember.person.name.as_alias("name"),
+        ).where(CouncilMember.council == council["id"]).order_by(CouncilMember.position)
+    return MeetingView(meeting=row, council=council, items=views, members=members)
+
+
+async def open_meeting(meeting_id: int) -> None:
+    """draft → in_session, on the first agenda item. Opening an open meeting changes nothing."""
+    first = await AgendaItem.select(AgendaItem.position).where(
+        AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).first()
+    if first is None:
+        raise MeetingError("议程为空，不能开始会议。请先添加议题。")
+    await Meeting.update({
+        Meeting.state: "in_session",
+        Meeting.current_position: first["position"],
+        Meeting.opened_at: datetime.now(UTC),
+    }).where((Meeting.id == meeting_id) & (Meeting.state == "draft"))
+    await _require_state(meeting_id, "in_session", "会议已结束，不能重新开始。")
+
+
+async def go_to_item(meeting_id: int, position: int) -> None:
+    """Make the item at ``position`` the current one. Idempotent: the target is explicit."""
+    exists = await AgendaItem.exists().where(
+        (AgendaItem.meeting == meeting_id) & (AgendaItem.position == position))
+    if not exists:
+        raise MeetingError("没有这个议题，议程可能已被修改，请刷新页面。")
+    await Meeting.update({Meeting.current_position: position}).where(
+        (Meeting.id == meeting_id) & (Meeting.state == "in_session"))
+    await _require_state(meeting_id, "in_session", "会议不在进行中，不能切换议题。")
+
+
+async def record_hand_count(meeting_id: int, item_id: int, counts: Counts) -> None:
+    """Store (or correct) the show-of-hands result of an item while the meeting is in session."""
+    await _require_item(meeting_id, item_id)
+    await _require_state(meeting_id, "in_session", "会议不在进行中，不能记录表决结果。")
+    now = datetime.now(UTC)
+    await HandCount.insert(
+        HandCount(item=item_id, yes=counts.yes, no=counts.no, abstain=counts.abstain,
+                  recorded_at=now),
+    ).on_conflict(
+        target=HandCount.item, action="DO UPDATE",
+        values=[HandCount.yes, HandCount.no, HandCount.abstain, HandCount.recorded_at],
+    )
+
+
+async def add_note(meeting_id: int, item_id: int, body: str) -> None:
+    """Append the recorder's note to an item."""
+    await _require_item(meeting_id, item_id)
+    await _require_state(meeting_id, "in_session", "会议不在进行中，不能添加记录。")
+    await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC)))
+
+
+async def close_meeting(meeting_id: int) -> None:
+    """in_session → closed. Closing a closed meeting changes nothing."""
+    await Meeting.update({
+        Meeting.state: "closed", Meeting.current_position: None,
+        Meeting.closed_at: datetime.now(UTC),
+    }).where((Meeting.id == meeting_id) & (Meeting.state == "in_session"))
+    await _require_state(meeting_id, "closed", "会议尚未开始，不能结束。")
+
+
+def validate_note(raw: str | None) -> tuple[str, str | None]:
+    """The note as it will be stored, and an error message if it cannot be."""
+    body = (raw or "").replace("\r\n", "\n").strip()
+    if not body:
+        return body, "记录内容不能为空"
+    if len(body) > NOTE_MAX:
+        return body, f"记录不能超过 {NOTE_MAX} 字（现为 {len(body)} 字）"
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
+        return body, "记录中含有无法显示的控制字符"
+    return body, None
+
+
+async def _require_state(meeting_id: int, state: str, message: str) -> None:
+    row = await Meeting.select(Meeting.state).where(Meeting.id == meeting_id).first()
+    if row is None:
+        raise MeetingError("会议不存在。")
+    if row["state"] != state:
+        raise MeetingError(message)
+
+
+async def _require_item(meeting_id: int, item_id: int) -> None:
+    exists = await AgendaItem.exists().where(
+        (AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id))
+    if not exists:
+        raise MeetingError("这个议题不属于本次会议。")
+
+
+async def list_councils() -> list[dict[str, Any]]:
+    """Councils with their unit name and meetings, newest first, for the home page."""
+    councils = await Council.select(
+        Council.id, Council.name, Council.practice, Council.unit.name.as_alias("unit_name"),
+    ).order_by(Council.id)
+    meetings = await Meeting.select(
+        Meeting.id, Meeting.council, Meeting.title, Meeting.kind, Meeting.starts_at,
+        Meeting.place, Meeting.state,
+    ).order_by(Meeting.starts_at, ascending=False)
+    by_council: dict[int, list[dict[str, Any]]] = {c["id"]: [] for c in councils}
+    for m in meetings:
+        by_council.setdefault(m["council"], []).append(m)
+    for c in councils:
+        c["meetings"] = by_council[c["id"]]
+    return councils
+
+
+__all__ = ["STATE_LABELS", "ItemView", "MeetingError", "MeetingView"]

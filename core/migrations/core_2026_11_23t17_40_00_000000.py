@@ -1,0 +1,36 @@
+"""Composite uniqueness and the foreign-key indexes Piccolo does not create by itself.
+
+Piccolo's composite ``Unique()`` fails on SQLite; a unique index works on both engines. Kept in its
+own migration because a MigrationManager runs raw statements before it creates tables.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-11-23T17:40:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "unique seats and agenda positions; foreign-key indexes"
+
+STATEMENTS = (
+    "CREATE UNIQUE INDEX yishi_council_member_seat ON yishi_council_member (council, person)",
+    "CREATE UNIQUE INDEX yishi_agenda_item_position ON yishi_agenda_item (meeting, position)",
+    "CREATE INDEX yishi_meeting_council ON yishi_meeting (council, starts_at)",
+    "CREATE INDEX yishi_item_note_item ON yishi_item_note (item)",
+    "CREATE INDEX yishi_council_unit ON yishi_council (unit)",
+    "CREATE INDEX yishi_unit_parent ON yishi_unit (parent)",
+)
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
+
+    def run(statement: str):
+        async def raw():
+            from piccolo.engine import engine_finder
+
+            await engine_finder().run_ddl(statement)
+
+        return raw
+
+    for statement in STATEMENTS:
+        manager.add_raw(run(statement))
+    return manager

@@ -1,0 +1,72 @@
+"""Render minutes from the record: gather the context, render the template, print the PDF.
+
+The template is looked up through the normal layers (theme > plugins > core), so a practice can
+override ``minutes/minutes.html`` or extend ``core:minutes/minutes.html``. Plugins add context
+through ``yishi_minutes_context`` — only core's own plugins and the plugin that owns the meeting's
+practice are asked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment
+
+from core.fonts import MissingFontError, cjk_font_families
+from core.meetings.handcount import RULE_LABEL
+from core.meetings.services import MeetingView, load_meeting
+from core.plugins import PluginSystem
+
+TEMPLATE = "minutes/minutes.html"
+
+
+class MinutesNotFound(LookupError):
+    pass
+
+
+async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str) -> dict[str, Any]:
+    """Everything the minutes template reads, built from the record."""
+    view = await load_meeting(meeting_id, with_members=True)
+    if view is None:
+        raise MinutesNotFound(f"会议 {meeting_id} 不存在 / meeting {meeting_id} does not exist")
+    practice = plugins.practice(view.council["practice"])
+    context: dict[str, Any] = {
+        "view": view,
+        "practice": practice,
+        "site_name": site_name,
+        "rule_label": RULE_LABEL,
+        "chair": _names(view, "chair"),
+        "recorder": _names(view, "recorder"),
+        "draft": view.state != "closed",
+        "generated_at": datetime.now(UTC),
+    }
+    owners = {pid for pid, meta in plugins.metas.items() if meta.builtin}
+    if practice is not None:
+        owners.add(practice.plugin)
+    for _plugin, extra in plugins.call_each("yishi_minutes_context", only=owners,
+                                            meeting=view.meeting, context=dict(context)):
+        context.update(extra)
+    return context
+
+
+def _names(view: MeetingView, role: str) -> str:
+    return "、".join(m["name"] for m in view.members_with_role(role))
+
+
+def render_html(env: Environment, context: dict[str, Any], for_print: bool = False) -> str:
+    return env.get_template(TEMPLATE).render(**context, for_print=for_print)
+
+
+def render_pdf(html: str, base_url: str) -> bytes:
+    """Print the minutes HTML to PDF; refuse rather than print boxes when no CJK font exists."""
+    if not cjk_font_families():
+        raise MissingFontError()
+    from weasyprint import HTML  # imported late: it loads pango and fonts (~0.3 s)
+
+    return HTML(string=html, base_url=base_url).write_pdf()
+
+
+def pdf_filename(view: MeetingView) -> str:
+    started = view.meeting["starts_at"]
+    return f"会议纪要-{view.council['name']}-{started:%Y%m%d}.pdf"

@@ -1,0 +1,1 @@
+"""Organisation: the unit tree, councils, people and council membership."""

@@ -1,0 +1,16 @@
+"""Core's Piccolo app: its tables and migrations (``yishi migrate`` runs them first)."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
+from core.org.tables import Council, CouncilMember, Person, Unit
+
+APP_CONFIG = AppConfig(
+    app_name="core",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=[Unit, Council, Person, CouncilMember, Meeting, AgendaItem, HandCount, ItemNote],
+    migration_dependencies=[],
+    commands=[],
+)

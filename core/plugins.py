@@ -1,0 +1,357 @@
+"""Loading plugins: core's defaults, then installed packages enabled in plugin_registry.toml.
+
+:func:`load_plugins` is the plugin-manager factory. It returns a :class:`PluginSystem` that the app,
+the CLI and the tests pass around — there is no module-global plugin manager.
+
+Discovery: core's own default plugins (:data:`DEFAULT_PLUGINS`) always load; installed packages
+register a module under the entry-point group ``yishi`` and load only when plugin_registry.toml
+enables them. Each plugin module declares ``meta = PluginMeta(...)``; broken metadata, an
+incompatible core range, an unknown hook or a duplicate practice stops the start with a message
+naming the plugin — or, with ``on_error = "skip"`` in the registry, leaves that plugin out and
+records a warning that `yishi plugin list`, `yishi doctor` and the admin see.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+import core
+from core import hookspecs
+from core.errors import ConfigError, PluginError
+from core.plugin_meta import PLUGIN_ID, PluginMeta
+from core.practices import Practice
+
+ENTRY_POINT_GROUP = "yishi"
+
+#: Core's own features, registered through the same hooks as any county's plugin.
+#: "core" (meetings, minutes pages) cannot be disabled; "sanfang" (三方联席会议) can.
+DEFAULT_PLUGINS: tuple[str, ...] = ("core.builtin", "core.sanfang")
+REQUIRED_PLUGINS = frozenset({"core"})
+
+_REGISTRY_KEYS = {"registry", "plugins"}
+_PLUGIN_KEYS = {"enabled", "settings"}
+
+
+@dataclass
+class PluginRecord:
+    """What `yishi plugin list` shows for one plugin."""
+
+    id: str
+    source: str  # "core" or the distribution that provides the entry point
+    enabled: bool
+    loaded: bool
+    meta: PluginMeta | None = None
+    problem: str = ""
+
+
+@dataclass
+class PluginSystem:
+    """The loaded plugins of one deployment: the pluggy manager and what the hooks declared."""
+
+    pm: pluggy.PluginManager
+    metas: dict[str, PluginMeta]
+    practices: dict[str, Practice]
+    plugin_settings: dict[str, dict[str, Any]]
+    records: list[PluginRecord]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def call_each(self, hook_name: str, only: Iterable[str] | None = None,
+                  **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook on each plugin separately and return ``(plugin id, result)`` pairs.
+
+        Used where the core needs to know which plugin returned what (routes are mounted under the
+        plugin's prefix; practice hooks reach only the practice's own plugin). ``only`` restricts
+        the call to those plugin ids. Order is load order (core first).
+        """
+        hook = getattr(self.pm.hook, hook_name)
+        wanted = set(only) if only is not None else None
+        impls = list(reversed(hook.get_hookimpls()))  # pluggy keeps them last-registered-first
+        out = []
+        for impl in impls:
+            if wanted is not None and impl.plugin_name not in wanted:
+                continue
+            args = {name: kwargs[name] for name in impl.argnames}
+            result = impl.function(**args)
+            if result is not None:
+                out.append((impl.plugin_name, result))
+        return out
+
+    def settings_for(self, plugin_id: str) -> dict[str, Any]:
+        """The ``[plugins.<id>.settings]`` table, with ``$env:NAME`` values resolved."""
+        return self.plugin_settings.get(plugin_id, {})
+
+    def practice(self, practice_id: str) -> Practice | None:
+        return self.practices.get(practice_id)
+
+
+@dataclass
+class Registry:
+    """plugin_registry.toml, validated."""
+
+    path: Path | None
+    on_error: str = "fail"
+    enabled: dict[str, bool] = field(default_factory=dict)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def read_registry(path: Path | None) -> Registry:
+    """Parse and validate plugin_registry.toml; a missing file means "defaults only"."""
+    if path is None or not path.exists():
+        return Registry(path=None)
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: 文件不是 UTF-8 编码 / not UTF-8 ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: TOML 格式错误 / malformed TOML: {exc}") from exc
+
+    unknown = set(data) - _REGISTRY_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: 未知的键 / unknown key(s): {', '.join(sorted(unknown))}; "
+                          "只允许 / allowed: [registry], [plugins.<id>]")
+    reg = Registry(path=path)
+    section = data.get("registry", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: [registry] 必须是表 / must be a table")
+    on_error = section.get("on_error", "fail")
+    if on_error not in ("fail", "skip"):
+        raise ConfigError(f"{where}: registry.on_error = {on_error!r}: 只能是 / must be "
+                          '"fail" (插件出错时拒绝启动) or "skip" (跳过该插件并警告)')
+    reg.on_error = on_error
+    plugins = data.get("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError(f"{where}: plugins 必须是表 / must be a table: [plugins.<id>]")
+    for plugin_id, entry in plugins.items():
+        key = f"plugins.{plugin_id}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {key} 必须是表 / must be a table, e.g. "
+                              f"[plugins.{plugin_id}] enabled = true")
+        bad = set(entry) - _PLUGIN_KEYS
+        if bad:
+            raise ConfigError(f"{where}: {key}: 未知的键 / unknown key(s) {', '.join(sorted(bad))}; "
+                              "只允许 / allowed: enabled, settings")
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{where}: {key}.enabled = {enabled!r}: 必须是 true 或 false / "
+                              "must be true or false")
+        settings = entry.get("settings", {})
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{where}: {key}.settings 必须是表 / must be a table")
+        reg.enabled[plugin_id] = enabled
+        reg.settings[plugin_id] = _resolve_env(settings, f"{where}: {key}.settings")
+    return reg
+
+
+def _resolve_env(value: Any, where: str) -> Any:
+    """Replace ``"$env:NAME"`` strings with the environment variable's value."""
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, where) for v in value]
+    if isinstance(value, str) and value.startswith("$env:"):
+        name = value[5:]
+        if name not in os.environ:
+            raise ConfigError(f"{where} = {value!r}: 环境变量 {name} 未设置 / "
+                              f"environment variable {name} is not set")
+        return os.environ[name]
+    return value
+
+
+def _validate_meta(module: ModuleType, expected_id: str | None, source: str) -> PluginMeta:
+    meta = getattr(module, "meta", None)
+    label = expected_id or module.__name__
+    if not isinstance(meta, PluginMeta):
+        raise PluginError(f"插件 {label} ({source}): 缺少 meta = PluginMeta(...) / "
+                          "module does not declare meta = core.PluginMeta(...)")
+    if not PLUGIN_ID.match(meta.id):
+        raise PluginError(f"插件 {label} ({source}): meta.id = {meta.id!r} 无效 / invalid: "
+                          "use 2–40 lowercase letters, digits or _ starting with a letter")
+    if expected_id is not None and meta.id != expected_id:
+        raise PluginError(f"插件 {label} ({source}): meta.id = {meta.id!r} 与入口点名称 "
+                          f"{expected_id!r} 不一致 / does not match its entry-point name")
+    if not meta.name.strip():
+        raise PluginError(f"插件 {meta.id} ({source}): meta.name 为空 / is empty")
+    try:
+        Version(meta.version)
+    except InvalidVersion as exc:
+        raise PluginError(f"插件 {meta.id} ({source}): meta.version = {meta.version!r} 不是有效版本号 "
+                          "/ is not a PEP 440 version") from exc
+    try:
+        spec = SpecifierSet(meta.core)
+    except InvalidSpecifier as exc:
+        raise PluginError(f"插件 {meta.id} ({source}): meta.core = {meta.core!r} 不是有效的版本范围 / "
+                          'is not a version range such as ">=0.1,<0.2"') from exc
+    if not spec.contains(core.__version__, prereleases=True):
+        raise PluginError(f"插件 {meta.id} {meta.version} ({source}) 需要 core {meta.core}，"
+                          f"当前 core 为 {core.__version__} / needs core {meta.core}, this is "
+                          f"{core.__version__}: 升级插件或 Yishi / upgrade the plugin or Yishi")
+    return meta
+
+
+def installed_entry_points() -> dict[str, EntryPoint]:
+    """Entry points in the ``yishi`` group, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType] = ()) -> PluginSystem:
+    """Build the plugin manager for a deployment.
+
+    ``extra_modules`` registers already-imported plugin modules (used by ``yishi plugin check`` on a
+    folder; tests use real entry points). Raises :class:`PluginError` or :class:`ConfigError` with a
+    message naming the file, key or plugin, unless the registry says ``on_error = "skip"``.
+    """
+    registry = read_registry(registry_path)
+    where = str(registry.path or "plugin_registry.toml")
+    pm = pluggy.PluginManager("yishi")
+    pm.add_hookspecs(hookspecs)
+    metas: dict[str, PluginMeta] = {}
+    records: list[PluginRecord] = []
+    warnings: list[str] = []
+
+    def fail(message: str, record: PluginRecord) -> None:
+        record.problem = message
+        if registry.on_error == "skip" and record.id not in REQUIRED_PLUGINS:
+            warnings.append(message + "（已跳过 / skipped）")
+            return
+        raise PluginError(message)
+
+    def register(module: ModuleType, meta: PluginMeta, record: PluginRecord) -> None:
+        if meta.id in metas:
+            fail(f"插件 {meta.id}: 与已加载的同名插件冲突 / another plugin already uses this id", record)
+            return
+        try:
+            pm.register(module, name=meta.id)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            fail(f"插件 {meta.id}: 钩子签名错误 / bad hook implementation: {exc}", record)
+            return
+        metas[meta.id] = meta
+        record.loaded = True
+        record.meta = meta
+
+    # 1. core's own default plugins
+    for dotted in DEFAULT_PLUGINS:
+        module = importlib.import_module(dotted)
+        meta = _validate_meta(module, None, "core")
+        enabled = registry.enabled.get(meta.id, True) or meta.id in REQUIRED_PLUGINS
+        record = PluginRecord(id=meta.id, source="core", enabled=enabled, loaded=False, meta=meta)
+        records.append(record)
+        if enabled:
+            register(module, meta, record)
+
+    # 2. installed packages, by entry point, only when the registry enables them
+    installed = installed_entry_points()
+    for name, ep in sorted(installed.items()):
+        source = ep.dist.name if ep.dist else ep.value
+        enabled = registry.enabled.get(name, False)
+        record = PluginRecord(id=name, source=source, enabled=enabled, loaded=False)
+        records.append(record)
+        if not enabled:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # an import error in a plugin must name the plugin
+            fail(f"插件 {name} ({source}): 无法导入 / cannot be imported: "
+                 f"{type(exc).__name__}: {exc}", record)
+            continue
+        if not isinstance(module, ModuleType):
+            fail(f"插件 {name} ({source}): 入口点必须指向模块 / entry point must name a module, "
+                 f"got {ep.value}", record)
+            continue
+        try:
+            meta = _validate_meta(module, name, source)
+        except PluginError as exc:
+            fail(str(exc), record)
+            continue
+        register(module, meta, record)
+
+    for module in extra_modules:
+        meta = _validate_meta(module, None, module.__name__)
+        record = PluginRecord(id=meta.id, source=module.__name__, enabled=True, loaded=False)
+        records.append(record)
+        register(module, meta, record)
+
+    # 3. the registry must not name plugins that do not exist
+    known = {r.id for r in records}
+    for plugin_id in registry.enabled:
+        if plugin_id not in known:
+            message = (f"{where}: [plugins.{plugin_id}]: 没有安装这个插件 / no such plugin is "
+                       f"installed. 已安装 / installed: {', '.join(sorted(known))}. "
+                       f"pip install 该插件，或删除这一节 / install it or remove the section")
+            if registry.on_error == "skip":
+                warnings.append(message)
+            else:
+                raise ConfigError(message)
+
+    # 4. a misspelt hook name fails loudly, naming the plugin
+    _check_pending(pm, registry.on_error, warnings, metas, records)
+
+    practices = _collect_practices(pm, metas, records, fail)
+    plugin_settings = {pid: registry.settings.get(pid, {}) for pid in metas}
+    return PluginSystem(pm=pm, metas=metas, practices=practices, plugin_settings=plugin_settings,
+                        records=records, warnings=warnings)
+
+
+def _check_pending(pm: pluggy.PluginManager, on_error: str, warnings: list[str],
+                   metas: dict[str, PluginMeta], records: list[PluginRecord]) -> None:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        plugin_id = pm.get_name(exc.plugin) or "?"
+        message = (f"插件 {plugin_id}: 未知的钩子 / unknown hook: {exc}. "
+                   "查看 docs/plugins.md 中的钩子列表 / see the hook list in docs/plugins.md")
+        if on_error != "skip" or plugin_id in REQUIRED_PLUGINS:
+            raise PluginError(message) from exc
+        warnings.append(message + "（已跳过 / skipped）")
+        pm.unregister(name=plugin_id)
+        metas.pop(plugin_id, None)
+        for record in records:
+            if record.id == plugin_id:
+                record.loaded, record.problem = False, message
+        _check_pending(pm, on_error, warnings, metas, records)
+
+
+def _collect_practices(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
+                       records: list[PluginRecord], fail: Any) -> dict[str, Practice]:
+    practices: dict[str, Practice] = {}
+    for impl in reversed(pm.hook.yishi_practices.get_hookimpls()):
+        owner = impl.plugin_name
+        for practice in impl.function() or ():
+            record = next(r for r in records if r.id == owner)
+            if not isinstance(practice, Practice):
+                fail(f"插件 {owner}: yishi_practices 必须返回 Practice 列表 / must return a list of "
+                     f"core.practices.Practice, got {type(practice).__name__}", record)
+                continue
+            if practice.id in practices:
+                other = practices[practice.id].plugin
+                fail(f"插件 {owner} 与插件 {other} 声明了同一个议事实践 id {practice.id!r} / two "
+                     "plugins claim the same practice id", record)
+                continue
+            practices[practice.id] = Practice(**{**practice.__dict__, "plugin": owner})
+    return practices
+
+
+def describe_hooks() -> list[tuple[str, str, str]]:
+    """(name, signature, docstring) for every hook spec — the source of docs/plugins.md's list."""
+    out = []
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if name.startswith("yishi_"):
+            out.append((name, f"{name}{inspect.signature(fn)}", inspect.getdoc(fn) or ""))
+    return out

@@ -1,0 +1,52 @@
+"""Practices (议事实践): what a plugin declares so councils can run under it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a council member can hold, e.g. ``Role("chair", "主持人")``."""
+
+    id: str
+    label: str
+
+
+#: Roles every practice has; a practice adds its own (巷导, 网格员 …).
+CORE_ROLES: tuple[Role, ...] = (
+    Role("chair", "主持人"),
+    Role("recorder", "记录员"),
+    Role("member", "委员"),
+    Role("observer", "列席"),
+)
+
+
+@dataclass(frozen=True)
+class Practice:
+    """A local way of running councils, provided by one plugin.
+
+    id: unique across all plugins, e.g. "sanfang".
+    name: what people read, e.g. "三方联席会议".
+    description: one or two sentences.
+    meeting_kinds: the kinds of meeting a council of this practice holds (first is the default).
+    roles: roles beyond :data:`CORE_ROLES`.
+    plugin: filled in by the core with the id of the plugin that declared it.
+    """
+
+    id: str
+    name: str
+    description: str = ""
+    meeting_kinds: tuple[str, ...] = ("议事会",)
+    roles: tuple[Role, ...] = field(default_factory=tuple)
+    plugin: str = ""
+
+    @property
+    def all_roles(self) -> tuple[Role, ...]:
+        return CORE_ROLES + self.roles
+
+    def role_label(self, role_id: str) -> str:
+        for role in self.all_roles:
+            if role.id == role_id:
+                return role.label
+        return role_id

@@ -1,0 +1,87 @@
+"""Jinja2 environment: layered template lookup, i18n, filters and globals.
+
+Lookup order is theme > plugins (load order) > core. A name prefixed with ``core:`` (or
+``theme:``, or ``<plugin id>:``) goes straight to that layer, so an override can extend what it
+overrides: ``{% extends "core:base.html" %}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from core.i18n import translations
+
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+WEEKDAYS = "一二三四五六日"
+
+
+class LayeredLoader(BaseLoader):
+    """Look a template up through named layers, first match wins; ``layer:name`` picks one."""
+
+    def __init__(self, layers: list[tuple[str, list[Path]]]) -> None:
+        self.layers = [(name, FileSystemLoader([str(d) for d in dirs])) for name, dirs in layers]
+        self.by_name = dict(self.layers)
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        prefix, sep, rest = template.partition(":")
+        if sep and prefix in self.by_name:
+            return self.by_name[prefix].get_source(environment, rest)
+        for _name, loader in self.layers:
+            try:
+                return loader.get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template)
+
+    def list_templates(self) -> list[str]:
+        found: set[str] = set()
+        for _name, loader in self.layers:
+            found.update(loader.list_templates())
+        return sorted(found)
+
+
+def local_time(value: datetime | None, fmt: str = "full") -> str:
+    """A timestamp as people in China read it: 2026年11月20日（周五）19:30."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    value = value.astimezone(LOCAL_TZ)
+    if fmt == "date":
+        return f"{value.year}年{value.month}月{value.day}日"
+    if fmt == "time":
+        return value.strftime("%H:%M")
+    return f"{value.year}年{value.month}月{value.day}日（周{WEEKDAYS[value.weekday()]}）{value:%H:%M}"
+
+
+def build_environment(theme_dir: Path, plugin_template_dirs: list[tuple[str, list[Path]]],
+                      locale: str, globals_: dict[str, Any] | None = None) -> Environment:
+    """The one Jinja environment of an app (pages and documents share it)."""
+    layers = [("theme", [theme_dir / "templates"]), *plugin_template_dirs, ("core", [CORE_TEMPLATES])]
+    env = Environment(
+        loader=LayeredLoader(layers),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["local_time"] = local_time
+    env.globals.update(globals_ or {})
+    return env

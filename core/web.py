@@ -1,0 +1,41 @@
+"""Small helpers shared by controllers: reading forms, answering HTMX and plain requests alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from core.plugins import PluginSystem
+from core.settings import Settings
+
+
+def plugins_of(request: Request) -> PluginSystem:
+    return request.app.state.plugins
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The submitted form as plain strings (the first value of each field)."""
+    form = await request.form()
+    return {k: v if isinstance(v, str) else "" for k, v in form.items()}
+
+
+def page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any],
+                     status_code: int = 200) -> Template:
+    """HTMX gets the fragment to swap in; a plain request gets the whole page."""
+    return Template(template_name=fragment if is_htmx(request) else page, context=context,
+                    status_code=status_code)
+
+
+def see_other(url: str) -> Redirect:
+    """After a plain (non-HTMX) POST, go back to the page: reloading it repeats nothing."""
+    return Redirect(path=url, status_code=303)
