@@ -186,6 +186,9 @@ async def connect(url: str, plugin_apps: list[str] | None = None) -> Engine:
 
 
 async def disconnect(engine: Engine) -> None:
+    """Close the engine's pool, if one was started (PostgreSQL warns when there is none)."""
+    if isinstance(engine, PostgresEngine) and getattr(engine, "pool", None) is None:
+        return
     await engine.close_connection_pool()
 
 

@@ -64,7 +64,7 @@ def run_checks() -> list[Check]:
     async def ping() -> None:
         engine = db.engine_from_url(settings.database_url)
         await db.check_reachable(engine, settings.database_url)
-        await engine.close_connection_pool()
+        await db.disconnect(engine)
 
     try:
         if settings.database_url.startswith("sqlite"):

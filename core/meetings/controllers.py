@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core.meetings import services
@@ -38,7 +39,7 @@ class MeetingController(Controller):
     path = "/meetings"
 
     @get("/{meeting_id:int}", name="meeting")
-    async def console(self, request: Request, meeting_id: int) -> Template:
+    async def console(self, request: Request, meeting_id: FromPath[int]) -> Template:
         view = await _view(meeting_id)
         return Template(PAGE, context=_context(request, view))
 
@@ -54,7 +55,7 @@ class MeetingController(Controller):
         return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
 
     @post("/{meeting_id:int}/open", name="meeting_open")
-    async def open(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def open(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
             await services.open_meeting(meeting_id)
@@ -63,7 +64,7 @@ class MeetingController(Controller):
         return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/goto", name="meeting_goto")
-    async def goto(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def goto(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         raw = (await form_of(request)).get("position", "")
         if not raw.isascii() or not raw.isdigit():
@@ -75,7 +76,7 @@ class MeetingController(Controller):
         return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands")
-    async def hands(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+    async def hands(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         form = await form_of(request)
         counts, errors = parse_counts(form)
@@ -91,7 +92,7 @@ class MeetingController(Controller):
         return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note")
-    async def note(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+    async def note(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         body, error = services.validate_note((await form_of(request)).get("body"))
         if error:
@@ -105,7 +106,7 @@ class MeetingController(Controller):
         return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/close", name="meeting_close")
-    async def close(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
             await services.close_meeting(meeting_id)

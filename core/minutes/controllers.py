@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from core.minutes.render import (
@@ -30,12 +31,12 @@ class MinutesController(Controller):
             raise NotFoundException(str(exc)) from exc
 
     @get("/minutes", name="minutes_html", media_type="text/html")
-    async def html(self, request: Request, meeting_id: int) -> Response[str]:
+    async def html(self, request: Request, meeting_id: FromPath[int]) -> Response[str]:
         ctx = await self._context(request, meeting_id)
         return Response(render_html(request.app.state.jinja, ctx), media_type="text/html")
 
     @get("/minutes.pdf", name="minutes_pdf")
-    async def pdf(self, request: Request, meeting_id: int) -> Response[bytes]:
+    async def pdf(self, request: Request, meeting_id: FromPath[int]) -> Response[bytes]:
         ctx = await self._context(request, meeting_id)
         html = render_html(request.app.state.jinja, ctx, for_print=True)
         # WeasyPrint is CPU-bound: print in a thread so the server keeps answering.
