@@ -29,7 +29,8 @@ class Settings:
         "sqlite:///PATH (default: DATA_DIR/yishi.sqlite3) or "
         "postgresql://user:password@host:5432/dbname.")})
     redis_url: str = field(default="", metadata={"env": "YISHI_REDIS_URL", "doc": (
-        "redis://host:6379/0 to share live updates between server processes; empty: in-memory.")})
+        "redis://host:6379/0 to share live updates between server processes (used once live pages "
+        "arrive); empty: in-memory.")})
     plugin_registry: Path = field(default=PROJECT_ROOT / "plugin_registry.toml", metadata={
         "env": "YISHI_PLUGIN_REGISTRY", "doc": (
             "The plugin_registry.toml that says which plugins are enabled and their settings. "
