@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 import core
 from core import db
 from core.fonts import MissingFontError
+from core.i18n import _, use_locale
 from core.plugins import PluginSystem, load_plugins
 from core.settings import Settings
 from core.templating import build_environment
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     """Build the app. With no arguments, read the environment and plugin_registry.toml."""
     settings = settings or Settings.from_env()
     plugins = plugins or load_plugins(settings.plugin_registry)
+    use_locale(settings.locale)
 
     template_layers = [(pid, [Path(d) for d in dirs])
                        for pid, dirs in plugins.call_each("yishi_template_dirs")]
@@ -99,10 +101,10 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     """Errors as a page people can read (HTMX requests get the message alone)."""
     status = exc.status_code
     if isinstance(exc, NotFoundException):
-        title = "页面不存在"
-        detail = exc.detail if exc.detail and exc.detail != "Not Found" else "您要找的页面不存在或已被删除。"
+        title = _("页面不存在")
+        detail = exc.detail if exc.detail and exc.detail != "Not Found" else _("您要找的页面不存在或已被删除。")
     else:
-        title = "请求有误" if status < 500 else "服务器出错"
+        title = _("请求有误") if status < 500 else _("服务器出错")
         detail = exc.detail or title
     if request.headers.get("hx-request") == "true":
         return Response(detail, status_code=status, media_type="text/plain")
@@ -111,5 +113,5 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
 
 
 def _font_error(request: Request, exc: MissingFontError) -> Response[Any]:
-    return Template("error.html", context={"title": "缺少中文字体", "detail": str(exc),
+    return Template("error.html", context={"title": _("缺少中文字体"), "detail": str(exc),
                                            "status": 500}, status_code=500)

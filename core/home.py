@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from core.meetings.services import STATE_LABELS, list_councils
+from core.meetings.services import list_councils, state_labels
 from core.web import plugins_of
 
 
@@ -18,7 +18,7 @@ async def home(request: Request) -> Template:
         council["practice_name"] = practice.name if practice else council["practice"]
     return Template("home.html", context={
         "councils": councils, "practices": list(plugins.practices.values()),
-        "state_labels": STATE_LABELS,
+        "state_labels": state_labels(),
     })
 
 

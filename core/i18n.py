@@ -1,26 +1,51 @@
-"""Translations. Messages are written in Simplified Chinese (the default locale, zh_CN) and marked
-with ``_()`` in Python and ``{% trans %}``/``_()`` in templates, so ``pybabel extract`` (see
-babel.cfg) collects them and other locales can be added as catalogues under core/locale/.
+"""Translations through gettext, with Babel reading the catalogues.
+
+Messages are written in Simplified Chinese — zh_CN is the source language and the default, so it
+needs no catalogue — and marked with ``_()`` in Python and ``_()``/``{% trans %}`` in templates.
+``scripts/i18n.sh`` extracts them (babel.cfg) into ``core/locale/messages.pot`` and updates each
+locale's ``core/locale/<locale>/LC_MESSAGES/messages.po``. The .po files are read directly
+(compiled in memory by Babel), so there is no build step and no .mo file to forget.
+
+The locale is chosen per deployment (``YISHI_LOCALE``); :func:`use_locale` sets it at app start.
 """
 
 from __future__ import annotations
 
 import gettext
+import io
 from functools import cache
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "zh_CN"
 
+_active: list[gettext.NullTranslations] = [gettext.NullTranslations()]
+
 
 @cache
 def translations(locale: str = DEFAULT_LOCALE) -> gettext.NullTranslations:
-    """The catalogue for ``locale``; zh_CN needs none because the source strings are Chinese."""
+    """The catalogue for ``locale``; untranslated messages fall back to the Chinese source."""
     if locale == DEFAULT_LOCALE:
         return gettext.NullTranslations()
-    return gettext.translation("messages", localedir=LOCALE_DIR, languages=[locale], fallback=True)
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def use_locale(locale: str) -> None:
+    """Make ``locale`` the language of messages produced in Python code (``_()``)."""
+    _active[0] = translations(locale)
 
 
 def _(message: str) -> str:
-    """Mark and translate a message for the default locale (module-level code, CLI output)."""
-    return translations().gettext(message)
+    """Mark a message for extraction and translate it into the deployment's language."""
+    return _active[0].gettext(message)

@@ -52,3 +52,44 @@ def test_local_time_is_shanghai() -> None:
     assert local_time(when, "date") == "2026年11月20日"
     assert local_time(when, "time") == "19:30"
     assert local_time(None) == ""
+
+
+def test_english_catalogue_translates_pages_and_python_messages(tmp_path: Path) -> None:
+    """zh_CN is the source language; another locale comes from its .po catalogue through Babel."""
+    from core.i18n import _, translations, use_locale
+    from core.meetings.handcount import parse_counts
+
+    env = build_environment(tmp_path, [], "en")
+    assert env.from_string("{{ _('开始会议') }}").render() == "Open meeting"
+    try:
+        use_locale("en")
+        assert _("页面不存在") == "Page not found"
+        counts, errors = parse_counts({"yes": "x", "no": "0", "abstain": "0"})
+        assert counts is None
+        assert errors["yes"] == "For must be 0 or a positive whole number"
+    finally:
+        use_locale("zh_CN")
+    assert _("页面不存在") == "页面不存在"
+    assert translations("zh_CN").gettext("开始会议") == "开始会议"
+
+
+def test_every_message_has_an_english_translation(tmp_path: Path) -> None:
+    """scripts/i18n.sh keeps messages.pot current; a new message without a translation fails here."""
+    from babel.messages.pofile import read_po
+
+    from core.i18n import LOCALE_DIR
+
+    with (LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh)
+    import subprocess
+    import sys
+
+    root = LOCALE_DIR.parent.parent
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
+                    str(root / "babel.cfg"), "-o", str(pot), str(root / "core")], check=True, capture_output=True)
+    with pot.open("rb") as fh:
+        template = read_po(fh)
+    ids = {m.id for m in template if m.id}
+    assert ids <= {m.id for m in catalog if m.id}, "run scripts/i18n.sh and translate the new messages"
+    assert not [m.id for m in catalog if m.id and not m.string], "untranslated messages in en"

@@ -13,8 +13,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core.i18n import _
 from core.meetings import services
-from core.meetings.handcount import RULE_LABEL, parse_counts
+from core.meetings.handcount import parse_counts, rule_label
 from core.meetings.services import MeetingError, MeetingView
 from core.web import form_of, is_htmx, page_or_fragment, plugins_of, see_other
 
@@ -25,13 +26,13 @@ FRAGMENT = "meetings/_console.html"
 async def _view(meeting_id: int) -> MeetingView:
     view = await services.load_meeting(meeting_id)
     if view is None:
-        raise NotFoundException(f"会议 {meeting_id} 不存在")
+        raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
     return view
 
 
 def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
     practice = plugins_of(request).practice(view.council["practice"])
-    return {"view": view, "practice": practice, "rule_label": RULE_LABEL, "errors": {},
+    return {"view": view, "practice": practice, "rule_label": rule_label(), "errors": {},
             "values": {}, "message": "", **extra}
 
 
@@ -68,7 +69,7 @@ class MeetingController(Controller):
         await _view(meeting_id)
         raw = (await form_of(request)).get("position", "")
         if not raw.isascii() or not raw.isdigit():
-            return await self._answer(request, meeting_id, error="请选择一个议题。")
+            return await self._answer(request, meeting_id, error=_("请选择一个议题。"))
         try:
             await services.go_to_item(meeting_id, int(raw))
         except MeetingError as exc:

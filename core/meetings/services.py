@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.i18n import _
 from core.meetings.handcount import Counts
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember
 
 NOTE_MAX = 4000
 
-STATE_LABELS = {"draft": "未开始", "in_session": "进行中", "closed": "已结束"}
+
+
+def state_labels() -> dict[str, str]:
+    return {"draft": _("未开始"), "in_session": _("进行中"), "closed": _("已结束")}
 
 
 class MeetingError(Exception):
@@ -51,7 +55,7 @@ class MeetingView:
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS.get(self.state, self.state)
+        return state_labels().get(self.state, self.state)
 
     @property
     def current(self) -> ItemView | None:
@@ -107,13 +111,13 @@ async def open_meeting(meeting_id: int) -> None:
     first = await AgendaItem.select(AgendaItem.position).where(
         AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).first()
     if first is None:
-        raise MeetingError("议程为空，不能开始会议。请先添加议题。")
+        raise MeetingError(_("议程为空，不能开始会议。请先添加议题。"))
     await Meeting.update({
         Meeting.state: "in_session",
         Meeting.current_position: first["position"],
         Meeting.opened_at: datetime.now(UTC),
     }).where((Meeting.id == meeting_id) & (Meeting.state == "draft"))
-    await _require_state(meeting_id, "in_session", "会议已结束，不能重新开始。")
+    await _require_state(meeting_id, "in_session", _("会议已结束，不能重新开始。"))
 
 
 async def go_to_item(meeting_id: int, position: int) -> None:
@@ -121,16 +125,16 @@ async def go_to_item(meeting_id: int, position: int) -> None:
     exists = await AgendaItem.exists().where(
         (AgendaItem.meeting == meeting_id) & (AgendaItem.position == position))
     if not exists:
-        raise MeetingError("没有这个议题，议程可能已被修改，请刷新页面。")
+        raise MeetingError(_("没有这个议题，议程可能已被修改，请刷新页面。"))
     await Meeting.update({Meeting.current_position: position}).where(
         (Meeting.id == meeting_id) & (Meeting.state == "in_session"))
-    await _require_state(meeting_id, "in_session", "会议不在进行中，不能切换议题。")
+    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
 
 
 async def record_hand_count(meeting_id: int, item_id: int, counts: Counts) -> None:
     """Store (or correct) the show-of-hands result of an item while the meeting is in session."""
     await _require_item(meeting_id, item_id)
-    await _require_state(meeting_id, "in_session", "会议不在进行中，不能记录表决结果。")
+    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能记录表决结果。"))
     now = datetime.now(UTC)
     await HandCount.insert(
         HandCount(item=item_id, yes=counts.yes, no=counts.no, abstain=counts.abstain,
@@ -144,7 +148,7 @@ async def record_hand_count(meeting_id: int, item_id: int, counts: Counts) -> No
 async def add_note(meeting_id: int, item_id: int, body: str) -> None:
     """Append the recorder's note to an item."""
     await _require_item(meeting_id, item_id)
-    await _require_state(meeting_id, "in_session", "会议不在进行中，不能添加记录。")
+    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
     await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC)))
 
 
@@ -154,25 +158,25 @@ async def close_meeting(meeting_id: int) -> None:
         Meeting.state: "closed", Meeting.current_position: None,
         Meeting.closed_at: datetime.now(UTC),
     }).where((Meeting.id == meeting_id) & (Meeting.state == "in_session"))
-    await _require_state(meeting_id, "closed", "会议尚未开始，不能结束。")
+    await _require_state(meeting_id, "closed", _("会议尚未开始，不能结束。"))
 
 
 def validate_note(raw: str | None) -> tuple[str, str | None]:
     """The note as it will be stored, and an error message if it cannot be."""
     body = (raw or "").replace("\r\n", "\n").strip()
     if not body:
-        return body, "记录内容不能为空"
+        return body, _("记录内容不能为空")
     if len(body) > NOTE_MAX:
-        return body, f"记录不能超过 {NOTE_MAX} 字（现为 {len(body)} 字）"
+        return body, _("记录不能超过 {limit} 字（现为 {length} 字）").format(limit=NOTE_MAX, length=len(body))
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
-        return body, "记录中含有无法显示的控制字符"
+        return body, _("记录中含有无法显示的控制字符")
     return body, None
 
 
 async def _require_state(meeting_id: int, state: str, message: str) -> None:
     row = await Meeting.select(Meeting.state).where(Meeting.id == meeting_id).first()
     if row is None:
-        raise MeetingError("会议不存在。")
+        raise MeetingError(_("会议不存在。"))
     if row["state"] != state:
         raise MeetingError(message)
 
@@ -181,7 +185,7 @@ async def _require_item(meeting_id: int, item_id: int) -> None:
     exists = await AgendaItem.exists().where(
         (AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id))
     if not exists:
-        raise MeetingError("这个议题不属于本次会议。")
+        raise MeetingError(_("这个议题不属于本次会议。"))
 
 
 async def list_councils() -> list[dict[str, Any]]:
@@ -201,4 +205,4 @@ async def list_councils() -> list[dict[str, Any]]:
     return councils
 
 
-__all__ = ["STATE_LABELS", "ItemView", "MeetingError", "MeetingView"]
+__all__ = ["ItemView", "MeetingError", "MeetingView", "state_labels"]

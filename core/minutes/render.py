@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment
 
 from core.fonts import MissingFontError, cjk_font_families
-from core.meetings.handcount import RULE_LABEL
+from core.meetings.handcount import rule_label
 from core.meetings.services import MeetingView, load_meeting
 from core.plugins import PluginSystem
 
@@ -35,7 +35,7 @@ async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str
         "view": view,
         "practice": practice,
         "site_name": site_name,
-        "rule_label": RULE_LABEL,
+        "rule_label": rule_label(),
         "chair": _names(view, "chair"),
         "recorder": _names(view, "recorder"),
         "draft": view.state != "closed",
