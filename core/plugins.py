@@ -82,7 +82,7 @@ class PluginSystem:
         """
         hook = getattr(self.pm.hook, hook_name)
         wanted = set(only) if only is not None else None
-        impls = list(reversed(hook.get_hookimpls()))  # pluggy keeps them last-registered-first
+        impls = _in_load_order(hook.get_hookimpls(), self.metas)
         out = []
         for impl in impls:
             if wanted is not None and impl.plugin_name not in wanted:
@@ -328,23 +328,50 @@ def _check_pending(pm: pluggy.PluginManager, on_error: str, warnings: list[str],
         _check_pending(pm, on_error, warnings, metas, records)
 
 
+def _in_load_order(impls: list[Any], metas: dict[str, PluginMeta]) -> list[Any]:
+    """Hook implementations in plugin load order (core first), as ``metas`` was filled.
+
+    pluggy lists implementations in registration order but *calls* them last-registered-first
+    (and moves tryfirst/trylast ones), so neither order can be relied on: sort explicitly.
+    """
+    order = {pid: i for i, pid in enumerate(metas)}
+    return sorted(impls, key=lambda impl: order.get(impl.plugin_name, len(order)))
+
+
 def _collect_practices(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
                        records: list[PluginRecord], fail: Any) -> dict[str, Practice]:
+    """Every plugin's practices, in load order: on a clash the plugin loaded first keeps the id.
+
+    A plugin with a bad practice is refused, or with ``on_error = "skip"`` left out whole
+    (unregistered, none of its practices kept).
+    """
     practices: dict[str, Practice] = {}
-    for impl in reversed(pm.hook.yishi_practices.get_hookimpls()):
+    for impl in _in_load_order(pm.hook.yishi_practices.get_hookimpls(), metas):
         owner = impl.plugin_name
+        record = next(r for r in records if r.id == owner)
+        mine: dict[str, Practice] = {}
+        problem = ""
         for practice in impl.function() or ():
-            record = next(r for r in records if r.id == owner)
             if not isinstance(practice, Practice):
-                fail(f"插件 {owner}: yishi_practices 必须返回 Practice 列表 / must return a list of "
-                     f"core.practices.Practice, got {type(practice).__name__}", record)
-                continue
+                problem = (f"插件 {owner}: yishi_practices 必须返回 Practice 列表 / must return a list of "
+                           f"core.practices.Practice, got {type(practice).__name__}")
+                break
             if practice.id in practices:
-                other = practices[practice.id].plugin
-                fail(f"插件 {owner} 与插件 {other} 声明了同一个议事实践 id {practice.id!r} / two "
-                     "plugins claim the same practice id", record)
-                continue
-            practices[practice.id] = Practice(**{**practice.__dict__, "plugin": owner})
+                problem = (f"插件 {owner} 与插件 {practices[practice.id].plugin} 声明了同一个议事实践 id "
+                           f"{practice.id!r} / two plugins claim the same practice id")
+                break
+            if practice.id in mine:
+                problem = (f"插件 {owner}: 议事实践 id {practice.id!r} 声明了两次 / declares the same "
+                           "practice id twice")
+                break
+            mine[practice.id] = Practice(**{**practice.__dict__, "plugin": owner})
+        if problem:
+            fail(problem, record)  # raises unless on_error = "skip"
+            pm.unregister(name=owner)
+            metas.pop(owner, None)
+            record.loaded = False
+            continue
+        practices.update(mine)
     return practices
 
 

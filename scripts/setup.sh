@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+if [ "${1:-}" = "--test" ]; then want_test=1; fi
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -17,8 +17,8 @@ die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
 # fonts-wqy-microhei: without a CJK font Chinese in PDFs renders as empty boxes, with no error.
 # libharfbuzz-subset0: without it WeasyPrint embeds whole fonts and is ~4.5x slower.
 # libpango-1.0-0 / libpangoft2-1.0-0: WeasyPrint's text layout.
-debs=(fonts-wqy-microhei libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 python3-venv)
-[ $want_test = 1 ] && debs+=(chromium poppler-utils)
+debs=(fonts-wqy-microhei libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0)
+if [ $want_test = 1 ]; then debs+=(chromium poppler-utils); fi
 
 missing=()
 for p in "${debs[@]}"; do
@@ -27,7 +27,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     sudo=""
-    [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo="sudo"
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
     if [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; then
       say "installing Debian packages: ${missing[*]}"
       $sudo apt-get update -qq
@@ -46,13 +46,13 @@ py=${PYTHON:-python3}
   || die "Python 3.11 or newer is needed; found $("$py" --version 2>&1). Set PYTHON=/path/to/python3.11"
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
-  "$py" -m venv .venv
+  "$py" -m venv .venv || die "could not create .venv with $py: on Debian install python3-venv (apt-get install -y python3-venv)"
 fi
 
 # Reinstall only when pyproject.toml (or the wanted extras) changed since the last install.
-extras="" ; [ $want_test = 1 ] && extras="[test]"
-stamp=".venv/.yishi-installed$( [ $want_test = 1 ] && echo -test)"
-digest=$(cat pyproject.toml | sha256sum | cut -c1-16)
+extras="" ; stamp=".venv/.yishi-installed"
+if [ $want_test = 1 ]; then extras="[test]"; stamp="$stamp-test"; fi
+digest=$(sha256sum < pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   say "installing Python packages into .venv (pip install -e .$extras)"
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel >/dev/null

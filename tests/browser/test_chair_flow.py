@@ -142,7 +142,10 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     assert_not_reloaded(page)
 
     # Mid-meeting: every button is finger-sized; keep a picture of the console.
-    assert_touch_targets(page, "in session") >= 5 + 3  # 5 agenda buttons + 记录结果, 添加记录, 下一项...
+    assert assert_touch_targets(page, "in session") >= 5 + 4  # 5 agenda buttons, 记录结果, 添加记录, 下一项, 结束会议
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"], \
+        "the console scrolls sideways on a 1024 px tablet"
+    page.evaluate("window.scrollTo(0, 0)")  # what the chair sees first, not where the last click scrolled
     page.screenshot(path=str(artifacts / "console-1024x768.png"))
     page.screenshot(path=str(artifacts / "console-1024x768-full.png"), full_page=True)
 
