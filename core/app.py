@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.utils.scope.state import ScopeState
 
 import core
 from core import db
+from core.accounts.controllers import login_limiters
+from core.accounts.permissions import PUBLIC, AccessPolicy, permission_guard
+from core.errors import PluginError
 from core.fonts import MissingFontError
 from core.i18n import _, use_locale
 from core.plugins import PluginSystem, load_plugins
+from core.security import nonce_of, security_headers_middleware
 from core.settings import Settings
 from core.templating import build_environment
 
@@ -53,6 +59,9 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     env = build_environment(settings.theme_dir, template_layers, settings.locale, {
         "site_name": settings.site_name,
         "menu_links": menu_links,
+        "user_of": lambda request: request.scope.get("yishi_user") if request is not None else None,
+        "csrf_token_of": lambda request: ScopeState.from_scope(request.scope).csrf_token or "",
+        "csp_nonce": nonce_of,
         "htmx_js": "/static/vendor/htmx/htmx-2.0.11.min.js",
         "core_version": core.__version__,
     })
@@ -64,13 +73,14 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
             handlers.extend(routes)
         else:
             handlers.append(Router(path=meta.url_prefix, route_handlers=list(routes)))
+    public = {"permission": PUBLIC}
     handlers.append(create_static_files_router(
         path="/static", directories=[settings.theme_dir / "static", CORE_STATIC], name="static",
-        send_as_attachment=False))
+        send_as_attachment=False, opt=public))
     for pid, dirs in plugins.call_each("yishi_static_dirs"):
         handlers.append(create_static_files_router(
             path=plugins.metas[pid].static_prefix, directories=[Path(d) for d in dirs],
-            name=f"static_{pid}"))
+            name=f"static_{pid}", opt=public))
 
     plugin_apps = [a for _pid, apps in plugins.call_each("yishi_piccolo_apps") for a in apps]
 
@@ -88,13 +98,70 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin()],
         lifespan=[database],
-        exception_handlers={HTTPException: _http_error, MissingFontError: _font_error},
+        guards=[permission_guard],
+        openapi_config=None,  # no API schema pages: every route is a page for people
+        csrf_config=CSRFConfig(secret=settings.secret(), cookie_name="yishi_csrf", header_name="x-csrftoken",
+                               cookie_samesite="lax"),
+        middleware=[security_headers_middleware],
+        exception_handlers={
+            NotAuthorizedException: _login_required,
+            PermissionDeniedException: _forbidden,
+            HTTPException: _http_error,
+            MissingFontError: _font_error,
+        },
         debug=settings.debug,
     )
+    _require_declared_permissions(app, plugins)
     app.state.settings = settings
     app.state.plugins = plugins
     app.state.jinja = env
+    app.state.login_limits = login_limiters()
+    app.state.access = AccessPolicy.from_hooks(
+        [grants for _pid, grants in plugins.call_each("yishi_permissions")],
+        [resolvers for _pid, resolvers in plugins.call_each("yishi_council_resolvers")])
     return app
+
+
+def _require_declared_permissions(app: Litestar, plugins: PluginSystem) -> None:
+    """Refuse to start with a route that does not say who may use it."""
+    missing = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if getattr(handler, "http_methods", None) == {"OPTIONS"}:
+                continue  # Litestar's own preflight answer; the guard refuses it anyway
+            if "permission" not in handler.opt:
+                fn = getattr(handler, "fn", None)
+                where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', handler)}"
+                missing.append(f"{route.path} ({where})")
+    if missing:
+        raise PluginError("这些路由没有声明访问权限 / these routes declare no permission "
+                          '(add opt={"permission": ...}): ' + "; ".join(sorted(missing)))
+
+
+def _login_required(request: Request, exc: NotAuthorizedException) -> Response[Any]:
+    """Not logged in: go to the login page and come back afterwards."""
+    from urllib.parse import quote
+
+    back = request.url.path if request.method == "GET" else request.headers.get("hx-current-url", "/")
+    if back.startswith("http"):
+        from urllib.parse import urlsplit
+
+        back = urlsplit(back).path or "/"
+    target = f"/login?next={quote(back, safe='/')}"
+    if request.headers.get("hx-request") == "true":
+        return Response(_("请先登录。"), status_code=401, media_type="text/plain",
+                        headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+def _forbidden(request: Request, exc: PermissionDeniedException) -> Response[Any]:
+    detail = exc.detail or _("您没有权限进行此操作。")
+    if "CSRF" in detail:
+        detail = _("页面已过期或来源不明，请刷新页面后重试。")
+    if request.headers.get("hx-request") == "true":
+        return Response(detail, status_code=403, media_type="text/plain")
+    return Template("error.html", context={"title": _("没有权限"), "detail": detail, "status": 403},
+                    status_code=403)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Any]:

@@ -1,4 +1,4 @@
-"""Core's own features as a default plugin: meeting pages, minutes, health check.
+"""Core's own features as a default plugin: meeting pages, minutes, accounts, health check.
 
 Registered through the same hooks a county's plugin uses (see core.plugins.DEFAULT_PLUGINS), with
 ``builtin=True`` so its routes are mounted at the root instead of under ``/p/core/``.
@@ -16,20 +16,41 @@ meta = PluginMeta(
     name="议事核心",
     version=core.__version__,
     core=f"=={core.__version__}",
-    description="会议、议程、表决结果与会议纪要。",
+    description="会议、议程、表决结果、会议纪要与账号权限。",
     builtin=True,
 )
 
 
 @hookimpl
 def yishi_routes() -> list:
+    from core.accounts.controllers import AccountController, UserAdminController
     from core.home import healthz, home
     from core.meetings.controllers import MeetingController
     from core.minutes.controllers import MinutesController
 
-    return [home, healthz, MeetingController, MinutesController]
+    return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController]
 
 
 @hookimpl
 def yishi_menu_links(request: Request) -> list[dict[str, str]]:
-    return [{"href": "/", "label": "首页"}]
+    from core.i18n import _
+
+    links = [{"href": "/", "label": _("首页")}]
+    user = request.scope.get("yishi_user")  # type: ignore[call-overload]
+    if user is not None and user.is_admin:
+        links.append({"href": "/admin/users", "label": _("账号管理")})
+    return links
+
+
+@hookimpl
+def yishi_permissions() -> dict[str, tuple[str, ...]]:
+    from core.accounts.permissions import CORE_GRANTS
+
+    return CORE_GRANTS
+
+
+@hookimpl
+def yishi_council_resolvers() -> dict:
+    from core.accounts.permissions import CORE_RESOLVERS
+
+    return CORE_RESOLVERS

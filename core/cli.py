@@ -1,4 +1,5 @@
-"""The ``yishi`` command: demo, serve, migrate, plugin list, doctor, minutes export.
+"""The ``yishi`` command: demo, serve, migrate, plugin list, doctor, minutes export, audit verify,
+backup and restore.
 
 Errors meant for a person (:class:`core.errors.YishiError`) are printed without a traceback and
 exit with status 2; ``yishi doctor`` exits 1 when a check fails.
@@ -70,11 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("doctor", cmd_doctor, "check fonts, PDF libraries, the database and plugins")
 
+    from core.accounts.cli import add_parser as add_user_parser
+
+    add_user_parser(sub)
+
     minutes = sub.add_parser("minutes", help="minutes: export").add_subparsers(metavar="ACTION")
     p = command("export", cmd_minutes_export, "write a meeting's minutes to a file", parent=minutes)
     p.add_argument("--meeting", type=int, required=True, help="meeting id")
     p.add_argument("--format", choices=["pdf", "html"], default="pdf")
     p.add_argument("--out", required=True, help="output file")
+
+    audit = sub.add_parser("audit", help="audit log: verify").add_subparsers(metavar="ACTION")
+    p = command("verify", cmd_audit_verify, "check the audit log's hash chain; exit 1 if broken",
+                parent=audit)
+    p.add_argument("--expect", metavar="SEQ:HASH", help="a head printed earlier that must still be there")
+
+    p = command("backup", cmd_backup, "write a backup of the database to a file (SQLite or PostgreSQL)")
+    p.add_argument("out", help="output file, or a folder to put a dated file in")
+    p = command("restore", cmd_restore, "restore a backup into an empty database")
+    p.add_argument("src", help="backup file written by `yishi backup`")
+    p.add_argument("--force", action="store_true", help="SQLite: replace an existing database file")
     return parser
 
 
@@ -135,6 +151,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seeded = asyncio.run(_with_db(settings, prepare))
     print(("已载入演示数据 / demo data loaded: " if seeded else "沿用已有演示数据 / reusing demo data: ")
           + str(database))
+    from core.sanfang.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    print(f"演示账号 / demo accounts (密码 / password: {DEMO_PASSWORD}):")
+    for username, name, what in DEMO_ACCOUNTS:
+        print(f"  {username:<8} {name} — {what}")
     if args.no_serve:
         return 0
     return _serve(settings, args.host, args.port, workers=1)
@@ -200,6 +221,24 @@ def cmd_minutes_export(args: argparse.Namespace) -> int:
         plugins, settings, args.meeting, args.format, out)))
     print(f"已导出 / written: {out}")
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from core.audit.cli import cmd_verify
+
+    return cmd_verify(args)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from core.backup import cmd_backup
+
+    return cmd_backup(args)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from core.backup import cmd_restore
+
+    return cmd_restore(args)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 from core.errors import DatabaseError
 
-CORE_APPS = ["core.piccolo_app"]
+CORE_APPS = ["core.piccolo_app", "core.accounts.piccolo_app"]
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -190,6 +190,36 @@ async def disconnect(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine) and getattr(engine, "pool", None) is None:
         return
     await engine.close_connection_pool()
+
+
+def atomic() -> Any:
+    """A write transaction on the current engine: every change and its audit event commit together.
+
+    On SQLite it is ``BEGIN IMMEDIATE``, taking the write lock at the start so two writers queue
+    instead of failing half-way; on PostgreSQL a normal transaction (rows that must be serialised,
+    such as the head of the audit chain, are locked with ``SELECT … FOR UPDATE``). Nested calls
+    join the outer transaction.
+
+        async with db.atomic():
+            await Meeting.update(...)
+            await audit.record(...)
+    """
+    import core.piccolo_conf as conf
+
+    engine = conf.DB
+    if isinstance(engine, SQLiteEngine):
+        from piccolo.engine.sqlite import TransactionType
+
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def for_update(query: Any) -> Any:
+    """``SELECT … FOR UPDATE`` inside :func:`atomic` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+    already holds the write lock, and it has no row locks."""
+    import core.piccolo_conf as conf
+
+    return query if isinstance(conf.DB, SQLiteEngine) else query.lock_rows("UPDATE")
 
 
 def run(coro: Any) -> Any:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
+from core.accounts.permissions import AUTHENTICATED, PUBLIC, current_user
 from core.meetings.services import list_councils, state_labels
 from core.web import plugins_of
 
 
-@get("/", name="home")
+@get("/", name="home", opt={"permission": AUTHENTICATED})
 async def home(request: Request) -> Template:
-    councils = await list_councils()
+    user = await current_user(request)
+    policy = request.app.state.access
+    councils = [c for c in await list_councils()
+                if user is not None and await policy.allows(user, "meeting.view", c["id"])]
     plugins = plugins_of(request)
     for council in councils:
         practice = plugins.practice(council["practice"])
@@ -22,7 +26,7 @@ async def home(request: Request) -> Template:
     })
 
 
-@get("/healthz", name="healthz", media_type="text/plain", sync_to_thread=False)
+@get("/healthz", name="healthz", media_type="text/plain", sync_to_thread=False, opt={"permission": PUBLIC})
 def healthz() -> str:
     """A plain endpoint: the ceiling the benchmarks compare pages against."""
     return "ok"

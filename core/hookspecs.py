@@ -12,7 +12,7 @@ through these same hooks — see ``core.plugins.DEFAULT_PLUGINS``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,34 @@ def yishi_menu_links(request: Request) -> Sequence[dict[str, str]]:
     """Add links to the main navigation.
 
     Called for every full page render. Return a list of ``{"href": ..., "label": ...}``.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Permissions
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_permissions() -> Mapping[str, Sequence[str]]:
+    """Say which roles grant which permissions.
+
+    Called once when the app is built. Return ``{role id: [permission, …]}``; grants from all
+    plugins add up (core's own come through this hook too, e.g. ``"chair": ["meeting.view",
+    "meeting.run"]``). A route declares the permission it needs with
+    ``opt={"permission": "<name>"}``; the role ``"staff"`` is held by staff for every council in
+    their unit's subtree. A practice's own roles (巷导, 网格员 …) get their permissions here.
+    """
+
+
+@hookspec
+def yishi_council_resolvers() -> Mapping[str, Callable[[Any], Awaitable[int | None]]]:
+    """Teach the permission check how to find the council a URL is about.
+
+    Called once when the app is built. Return ``{path parameter name: async function(value) ->
+    council id or None}``; core knows ``council_id`` and ``meeting_id``. A plugin whose routes
+    carry their own ids (e.g. ``mediation_id``) adds a resolver so its council-bound permissions
+    can be checked.
     """
 
 

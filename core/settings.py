@@ -6,6 +6,7 @@ Every field is documented here and in docs/configuration.md; a test keeps the tw
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Settings:
         "Name shown in the page header and on documents.")})
     debug: bool = field(default=False, metadata={"env": "YISHI_DEBUG", "doc": (
         "1 to show tracebacks in the browser. Never on a public server.")})
+    secret_key: str = field(default="", repr=False, metadata={"env": "YISHI_SECRET_KEY", "doc": (
+        "Secret for signing CSRF tokens. Default: generated once into DATA_DIR/secret_key (mode 600) "
+        "and shared by every process using that data dir.")})
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -59,6 +63,7 @@ class Settings:
             "locale": _env("YISHI_LOCALE", "zh_CN"),
             "site_name": _env("YISHI_SITE_NAME", "议事"),
             "debug": _env("YISHI_DEBUG", "0").lower() in {"1", "true", "yes", "on"},
+            "secret_key": _env("YISHI_SECRET_KEY", ""),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -75,6 +80,20 @@ class Settings:
                 f"YISHI_THEME={self.theme!r}: 没有这个主题 / no such theme. "
                 f"可选 / available: {', '.join(available)}")
 
+    def secret(self) -> str:
+        """YISHI_SECRET_KEY, or the data dir's own key, created on first use."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        return path.read_text(encoding="ascii").strip()
+
     @property
     def theme_dir(self) -> Path:
         return PROJECT_ROOT / "themes" / self.theme
@@ -84,6 +103,8 @@ class Settings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "secret_key" and not value:
+                continue
             out[f.metadata["env"]] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return out
 

@@ -10,9 +10,16 @@ into a skip for a laptop without PostgreSQL (CI refuses skipped PostgreSQL tests
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -22,6 +29,10 @@ from core import db
 from core.app import create_app
 from core.plugins import PluginSystem, load_plugins
 from core.settings import PROJECT_ROOT, Settings
+
+SAMPLE_SOURCE = Path(__file__).parent / "fixtures" / "yishi_sample_county"
+SAMPLE_ID = "sample_county"
+SAMPLE_PACKAGE = "yishi_sample_county"
 
 PG_ADMIN_URL = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_KINDS = ["sqlite", "postgres"]
@@ -126,8 +137,105 @@ async def client(settings: Settings, plugins: PluginSystem) -> AsyncIterator[htt
     app = create_app(settings, plugins)
     eng = await db.connect(settings.database_url)
     app.state.engine = eng
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        c.app = app  # type: ignore[attr-defined]
+    async with http_client(app) as c:
         yield c
     await db.disconnect(eng)
+
+
+@asynccontextmanager
+async def http_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous browser-like client: it keeps cookies and echoes the CSRF cookie in the
+    header on every request, as base.html makes htmx do."""
+    transport = httpx.ASGITransport(app=app)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+
+        async def add_csrf(request: httpx.Request) -> None:
+            token = c.cookies.get("yishi_csrf")
+            if token and "x-csrftoken" not in request.headers:
+                request.headers["x-csrftoken"] = token
+
+        c.event_hooks["request"].append(add_csrf)
+        c.app = app  # type: ignore[attr-defined]
+        await c.get("/login")  # receive the CSRF cookie, as a browser would on its first page
+        yield c
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = "yishi-test-pw") -> None:
+    """Log the client in through the login form; fail loudly if it does not work."""
+    r = await client.post("/login", data={"username": username, "password": password, "next": "/"})
+    assert r.status_code == 303, r.text
+    assert client.cookies.get("yishi_session"), "no session cookie after login"
+
+
+async def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table (core's, accounts', plugins'), to prove a request changed nothing.
+
+    Stronger than the audit head: it also sees changes that are not audited (sessions, failed-login
+    counters) and changes that forgot their audit event.
+    """
+    import core.piccolo_conf as conf
+
+    state: dict[str, list[dict[str, Any]]] = {}
+    for app_config in conf.APP_REGISTRY.app_configs.values():
+        for table in app_config.table_classes:
+            state[table._meta.tablename] = await table.select().order_by(table._meta.primary_key)
+    return state
+
+
+@pytest.fixture(autouse=True)
+def _forget_permission_caches() -> Iterator[None]:
+    """The permission check caches meeting → council, a council's units and sessions per process;
+    every test starts with a new database whose ids mean something else."""
+    from core.accounts import permissions, sessions
+
+    yield
+    permissions._meeting_council.clear()
+    permissions._ancestors.clear()
+    sessions.forget()
+
+
+# -------------------------------------------------------------------------------------------------
+# The sample out-of-tree plugin (tests/fixtures/yishi_sample_county), installed for real
+# -------------------------------------------------------------------------------------------------
+
+
+def forget_modules(package: str) -> None:
+    for name in list(sys.modules):
+        if name == package or name.startswith(package + "."):
+            del sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def sample_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """yishi-sample-county installed for real with pip; yields the folder it was installed into.
+
+    It is not importable otherwise: the loader must find it through its entry point like any
+    county's package, never by importing a path. Enable it with a registry containing
+    ``[plugins.sample_county] enabled = true``.
+    """
+    from core.plugins import installed_entry_points
+
+    work = tmp_path_factory.mktemp("sample_county")
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources it builds.
+    source = work / "source"
+    shutil.copytree(SAMPLE_SOURCE, source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    target = work / "site-packages"
+    assert importlib.util.find_spec(SAMPLE_PACKAGE) is None, "the sample plugin must not be importable yet"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "--quiet", "--target", str(target), str(source)],
+        capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.fail(f"pip could not install {SAMPLE_SOURCE} (the venv needs setuptools and wheel: "
+                    f"scripts/setup.sh --test):\n{result.stdout}\n{result.stderr}")
+    sys.path.insert(0, str(target))
+    importlib.invalidate_caches()
+    try:
+        assert SAMPLE_ID in installed_entry_points()
+        yield target
+    finally:
+        sys.path.remove(str(target))
+        forget_modules(SAMPLE_PACKAGE)
+        importlib.invalidate_caches()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.accounts.passwords import hash_password
+from core.accounts.tables import User
 from core.meetings.tables import AgendaItem, Meeting
 from core.org.tables import Council, CouncilMember, Person, Unit
 
@@ -21,8 +23,24 @@ TOPICS = [
 ]
 
 
-async def make_council(practice: str = "sanfang") -> Council:
-    unit = await Unit.objects().create(name="锦绣苑小区", kind="小区")
+PASSWORD = "yishi-test-pw"
+_HASH: list[str] = []
+
+
+async def make_user(username: str, display_name: str = "", *, person: int | None = None,
+                    unit: int | None = None, is_admin: bool = False) -> User:
+    """An account with the test password (hashed once per test run: argon2 is slow on purpose)."""
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    return await User.objects().create(username=username, display_name=display_name or username,
+                                       password_hash=_HASH[0], person=person, unit=unit, is_admin=is_admin)
+
+
+async def make_council(practice: str = "sanfang", suffix: str = "") -> Council:
+    """A council with a chair (login ``chair<suffix>``), a recorder (``recorder<suffix>``) and
+    a property-company member who has no login."""
+    street = await Unit.objects().create(name="荷叶地街道", kind="街道")
+    unit = await Unit.objects().create(name="锦绣苑小区", kind="小区", parent=street.id)
     council = await Council.objects().create(name="锦绣苑小区三方联席会议", unit=unit.id,
                                              practice=practice)
     for i, (name, role, aff) in enumerate([("张国庆", "chair", "锦绣苑小区党支部"),
@@ -31,11 +49,14 @@ async def make_council(practice: str = "sanfang") -> Council:
         person = await Person.objects().create(name=name)
         await CouncilMember.objects().create(council=council.id, person=person.id, role=role,
                                              affiliation=aff, position=i)
+        if role in ("chair", "recorder"):
+            await make_user(f"{role}{suffix}", name, person=person.id)
     return council
 
 
-async def make_meeting(n_items: int = 3, state: str = "draft", council: Council | None = None) -> Meeting:
-    council = council or await make_council()
+async def make_meeting(n_items: int = 3, state: str = "draft", council: Council | None = None,
+                       suffix: str = "") -> Meeting:
+    council = council or await make_council(suffix=suffix)
     meeting = await Meeting.objects().create(
         council=council.id, kind="联席会议", title="2026年11月三方联席会议", place="社区会议室",
         starts_at=datetime(2026, 11, 20, 11, 0, tzinfo=UTC), state=state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from core.meetings.tables import HandCount, ItemNote, Meeting
+from tests.conftest import login
 from tests.factories import make_meeting
 
 HX = {"HX-Request": "true"}
@@ -12,6 +13,7 @@ HX = {"HX-Request": "true"}
 
 async def test_home_lists_councils_and_practice(client: httpx.AsyncClient) -> None:
     meeting = await make_meeting()
+    await login(client, "chair")
     page = await client.get("/")
     assert page.status_code == 200
     assert "锦绣苑小区三方联席会议" in page.text
@@ -21,6 +23,7 @@ async def test_home_lists_councils_and_practice(client: httpx.AsyncClient) -> No
 
 async def test_full_chair_flow_with_htmx(client: httpx.AsyncClient) -> None:
     meeting = await make_meeting(3)
+    await login(client, "chair")
     mid = meeting.id
 
     r = await client.post(f"/meetings/{mid}/open", headers=HX)
@@ -60,6 +63,7 @@ async def test_full_chair_flow_with_htmx(client: httpx.AsyncClient) -> None:
 async def test_plain_posts_redirect_and_page_shows_state(client: httpx.AsyncClient) -> None:
     """Without JavaScript every action still works: POST then 303 back to the page."""
     meeting = await make_meeting(2)
+    await login(client, "chair")
     r = await client.post(f"/meetings/{meeting.id}/open")
     assert r.status_code == 303 and r.headers["location"] == f"/meetings/{meeting.id}"
     page = await client.get(f"/meetings/{meeting.id}")
@@ -68,6 +72,7 @@ async def test_plain_posts_redirect_and_page_shows_state(client: httpx.AsyncClie
 
 async def test_retried_actions_apply_once(client: httpx.AsyncClient) -> None:
     meeting = await make_meeting(2)
+    await login(client, "chair")
     for _ in range(3):
         r = await client.post(f"/meetings/{meeting.id}/open", headers=HX)
         assert r.status_code == 200
@@ -83,6 +88,7 @@ async def test_retried_actions_apply_once(client: httpx.AsyncClient) -> None:
 
 async def test_bad_counts_show_errors_beside_fields_and_keep_input(client: httpx.AsyncClient) -> None:
     meeting = await make_meeting(1)
+    await login(client, "chair")
     await client.post(f"/meetings/{meeting.id}/open", headers=HX)
     item = (await Meeting.raw("SELECT id FROM yishi_agenda_item WHERE meeting = {}", meeting.id))[0]["id"]
     r = await client.post(f"/meetings/{meeting.id}/items/{item}/hands",
@@ -108,6 +114,7 @@ async def test_bad_counts_show_errors_beside_fields_and_keep_input(client: httpx
 
 async def test_actions_that_do_not_fit_the_state_are_refused(client: httpx.AsyncClient) -> None:
     meeting = await make_meeting(1)
+    await login(client, "chair")
     item = (await Meeting.raw("SELECT id FROM yishi_agenda_item WHERE meeting = {}", meeting.id))[0]["id"]
     r = await client.post(f"/meetings/{meeting.id}/items/{item}/hands",
                           data={"yes": "3", "no": "0", "abstain": "0"}, headers=HX)
@@ -124,7 +131,8 @@ async def test_actions_that_do_not_fit_the_state_are_refused(client: httpx.Async
 
 async def test_items_of_other_meetings_and_unknown_ids(client: httpx.AsyncClient) -> None:
     a = await make_meeting(1)
-    b = await make_meeting(1)
+    await login(client, "chair")
+    b = await make_meeting(1, suffix="b")
     await client.post(f"/meetings/{a.id}/open", headers=HX)
     b_item = (await Meeting.raw("SELECT id FROM yishi_agenda_item WHERE meeting = {}", b.id))[0]["id"]
     r = await client.post(f"/meetings/{a.id}/items/{b_item}/hands",

@@ -1,18 +1,17 @@
 """Plugins end to end: a real out-of-tree package installed with pip and found by its entry point,
 enabled and disabled in plugin_registry.toml, and every way a registry or a plugin can be wrong.
 
-The sample plugin lives in tests/fixtures/yishi_sample_county. The session fixture installs it with
-the venv's pip into a temporary folder and puts that folder on ``sys.path``: the loader must find it
-through ``importlib.metadata`` like any county's package, never by importing a path.
+The sample plugin lives in tests/fixtures/yishi_sample_county. The session fixture ``sample_county``
+(tests/conftest.py) installs it with the venv's pip into a temporary folder and puts that folder on
+``sys.path``: the loader must find it through ``importlib.metadata`` like any county's package, never
+by importing a path. Its pages declare their permissions like core's; one of them needs a permission
+the plugin grants itself through ``yishi_permissions``.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
-import shutil
-import subprocess
 import sys
 import textwrap
 import types
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 import core
 from core import PluginMeta, db, hookimpl
@@ -32,13 +32,12 @@ from core.errors import ConfigError, PluginError
 from core.plugins import installed_entry_points, load_plugins
 from core.practices import Practice
 from core.settings import Settings
-from tests.factories import make_council
+from tests.conftest import SAMPLE_ID, SAMPLE_PACKAGE, forget_modules, http_client, login
+from tests.factories import make_council, make_meeting, make_user
 
-SAMPLE_SOURCE = Path(__file__).parent / "fixtures" / "yishi_sample_county"
-SAMPLE_ID = "sample_county"
-SAMPLE_PACKAGE = "yishi_sample_county"
 SAMPLE_DIST = "yishi-sample-county"
 SAMPLE_PAGE = "/p/sample_county/"
+SAMPLE_REPORT = "/p/sample_county/report/{}"
 SAMPLE_CSS = "/static/plugins/sample_county/sample_county.css"
 BANNER = "测试县邻里议事会插件已启用"
 CORE_PRACTICES_HEADING = "已启用的议事实践"  # from core's home.html, kept by the override's super()
@@ -76,40 +75,6 @@ enabled = true
 # -------------------------------------------------------------------------------------------------
 
 
-def _forget_modules(package: str) -> None:
-    for name in list(sys.modules):
-        if name == package or name.startswith(package + "."):
-            del sys.modules[name]
-
-
-@pytest.fixture(scope="session")
-def sample_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """yishi-sample-county installed for real with pip; yields the folder it was installed into."""
-    work = tmp_path_factory.mktemp("sample_county")
-    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources it builds.
-    source = work / "source"
-    shutil.copytree(SAMPLE_SOURCE, source,
-                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    target = work / "site-packages"
-    assert importlib.util.find_spec(SAMPLE_PACKAGE) is None, "the sample plugin must not be importable yet"
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--quiet", "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        pytest.fail(f"pip could not install {SAMPLE_SOURCE} (the venv needs setuptools and wheel: "
-                    f"scripts/setup.sh --test):\n{result.stdout}\n{result.stderr}")
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()
-    try:
-        assert SAMPLE_ID in installed_entry_points()
-        yield target
-    finally:
-        sys.path.remove(str(target))
-        _forget_modules(SAMPLE_PACKAGE)
-        importlib.invalidate_caches()
-
-
 @pytest.fixture
 def fake_dist(tmp_path: Path) -> Iterator[Callable[[str, str], None]]:
     """Install a one-file plugin distribution the way pip lays it out (a module and its dist-info).
@@ -138,7 +103,7 @@ def fake_dist(tmp_path: Path) -> Iterator[Callable[[str, str], None]]:
     finally:
         sys.path.remove(str(site))
         for module in modules:
-            _forget_modules(module)
+            forget_modules(module)
         importlib.invalidate_caches()
 
 
@@ -154,17 +119,31 @@ def settings_for(tmp_path: Path, database_url: str, registry: Path) -> Settings:
 
 
 @asynccontextmanager
-async def app_client(settings: Settings, plugins: Any = None) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in-process on the test's event loop (the pattern of tests/conftest.py's ``client``)."""
+async def running_app(settings: Settings, plugins: Any = None) -> AsyncIterator[Litestar]:
+    """The app with its database connected (the pattern of tests/conftest.py's ``client``)."""
     app = create_app(settings, plugins or load_plugins(settings.plugin_registry))
     engine = await db.connect(settings.database_url)
     app.state.engine = engine
     try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+        yield app
     finally:
         await db.disconnect(engine)
+
+
+@asynccontextmanager
+async def app_client(settings: Settings, plugins: Any = None,
+                     admin: str | None = "admin") -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the app (CSRF cookie and header, as tests/conftest.py's
+    ``http_client``), logged in as a new admin named ``admin`` — or anonymous with ``admin=None``."""
+    async with running_app(settings, plugins) as app, http_client(app) as client:
+        if admin is not None:
+            await make_user(admin, is_admin=True)
+            await login(client, admin)
+        yield client
+
+
+#: What core's yishi_menu_links reads from an anonymous request (the hook always gets a request).
+ANONYMOUS_REQUEST = types.SimpleNamespace(scope={})
 
 
 def tiny_meta(plugin_id: str = "tiny", **changes: str) -> PluginMeta:
@@ -226,7 +205,7 @@ def test_enabled_plugin_is_found_through_its_entry_point(sample_county: Path, tm
 def test_hooks_are_called_in_load_order_core_first(sample_county: Path, tmp_path: Path) -> None:
     plugins = load_plugins(write_registry(tmp_path, ENABLED))
 
-    links = plugins.call_each("yishi_menu_links", request=None)
+    links = plugins.call_each("yishi_menu_links", request=ANONYMOUS_REQUEST)
     assert [pid for pid, _ in links] == ["core", SAMPLE_ID]
     assert list(plugins.metas) == ["core", "sanfang", SAMPLE_ID]
 
@@ -274,7 +253,7 @@ async def test_plugin_page_renders_inside_core_layout(
 async def test_plugin_static_files_are_served(
         sample_county: Path, tmp_path: Path, database_url: str) -> None:
     settings = settings_for(tmp_path, database_url, write_registry(tmp_path, ENABLED))
-    async with app_client(settings) as client:
+    async with app_client(settings, admin=None) as client:  # static files are public
         css = await client.get(SAMPLE_CSS)
         core_css = await client.get("/static/css/yishi.css")
 
@@ -282,6 +261,133 @@ async def test_plugin_static_files_are_served(
     assert css.headers["content-type"].startswith("text/css")
     assert ".sample-county-banner" in css.text
     assert core_css.status_code == 200  # core's static files are not shadowed
+
+
+# -------------------------------------------------------------------------------------------------
+# Permissions of a plugin's routes
+# -------------------------------------------------------------------------------------------------
+
+
+async def test_plugin_page_needs_a_login(sample_county: Path, tmp_path: Path, database_url: str) -> None:
+    """The page declares "authenticated": anonymous visitors are sent to the login page and back."""
+    settings = settings_for(tmp_path, database_url, write_registry(tmp_path, ENABLED))
+    async with app_client(settings, admin=None) as client:
+        plain = await client.get(SAMPLE_PAGE)
+        htmx = await client.get(SAMPLE_PAGE, headers={"HX-Request": "true"})
+        await make_user("resident_helper")  # no seat, no staff scope: logged in is enough here
+        await login(client, "resident_helper")
+        page = await client.get(SAMPLE_PAGE)
+
+    assert plain.status_code == 303
+    assert plain.headers["location"].rstrip("/") == "/login?next=/p/sample_county"
+    assert htmx.status_code == 401 and htmx.headers["hx-redirect"] == plain.headers["location"]
+    assert page.status_code == 200 and "<h1>邻里议事会（测试县）</h1>" in page.text
+
+
+async def test_plugin_permission_is_granted_to_the_roles_it_names(
+        sample_county: Path, tmp_path: Path, database_url: str) -> None:
+    """sample_county.report, granted by the plugin's yishi_permissions to its practice role 楼栋长
+    and to core's role chair, checked against the council in the path."""
+    from core.org.tables import CouncilMember, Person
+
+    settings = settings_for(tmp_path, database_url, write_registry(tmp_path, ENABLED))
+    async with running_app(settings) as app:
+        council = await make_council(practice="linli_test")  # logins chair, recorder
+        other = await make_council(practice="linli_test", suffix="_b")  # chair_b
+        meeting = await make_meeting(1, council=council)
+        other_meeting = await make_meeting(1, council=other)
+        head = await Person.objects().create(name="李楼长")
+        await CouncilMember.objects().create(council=council.id, person=head.id, role="building_head")
+        await make_user("head", person=head.id)
+        await make_user("nobody")  # logged in, no seat anywhere, no staff scope
+        await make_user("admin", is_admin=True)
+        report = SAMPLE_REPORT.format(council.id)
+
+        async def get_as(username: str | None, url: str = report,
+                         headers: dict[str, str] | None = None) -> httpx.Response:
+            async with http_client(app) as client:
+                if username:
+                    await login(client, username)
+                return await client.get(url, headers=headers)
+
+        chair, head_page, admin = await get_as("chair"), await get_as("head"), await get_as("admin")
+        recorder, nobody, other_chair = await get_as("recorder"), await get_as("nobody"), await get_as("chair_b")
+        anonymous = await get_as(None)
+        anonymous_htmx = await get_as(None, headers={"HX-Request": "true"})
+        missing = await get_as("admin", SAMPLE_REPORT.format(99999))
+
+    assert "sample_county.report" in app.state.access.grants["building_head"]
+    assert "sample_county.report" in app.state.access.grants["chair"]
+    for allowed in (chair, head_page, admin):
+        assert allowed.status_code == 200, allowed.text
+        assert f"<h1>{council.name}</h1>" in allowed.text
+        assert f'href="/meetings/{meeting.id}"' in allowed.text
+        assert f'href="/meetings/{other_meeting.id}"' not in allowed.text
+    for refused in (recorder, nobody, other_chair):  # a seat without the grant; no seat; another council
+        assert refused.status_code == 403, refused.text
+        assert "您没有权限进行此操作" in refused.text
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == f"/login?next={report}"
+    assert anonymous_htmx.status_code == 401 and anonymous_htmx.headers["hx-redirect"] == f"/login?next={report}"
+    assert missing.status_code == 404
+
+
+NO_PERMISSION_PLUGIN = """
+    from litestar import Controller, get, post
+    from litestar.params import FromPath
+
+    from core import PluginMeta, hookimpl
+
+    meta = PluginMeta(id="careless_county", name="粗心县", version="0.1.0", core=">=0.1,<0.2")
+
+
+    @get("/forgotten", name="careless_county:forgotten")
+    async def forgotten() -> str:
+        return "谁都能看"
+
+
+    @get("/declared", name="careless_county:declared", opt={"permission": "authenticated"})
+    async def declared() -> str:
+        return "登录后可看"
+
+
+    class Records(Controller):
+        path = "/records"
+
+        @get("/", name="careless_county:records", opt={"permission": "authenticated"})
+        async def index(self) -> str:
+            return "记录"
+
+        @post("/{record_id:int}/delete", name="careless_county:delete")
+        async def delete(self, record_id: FromPath[int]) -> str:
+            return "删了"
+
+
+    @hookimpl
+    def yishi_routes() -> list:
+        return [forgotten, declared, Records]
+"""
+
+
+def test_plugin_route_without_permission_stops_the_start(
+        tmp_path: Path, fake_dist: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_dist("careless_county", NO_PERMISSION_PLUGIN)
+
+    async def no_database(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the database was reached although a route declares no permission")
+
+    monkeypatch.setattr(db, "connect", no_database)
+    registry = write_registry(tmp_path, "[plugins.careless_county]\nenabled = true\n")
+    plugins = load_plugins(registry)  # the plugin itself is fine …
+    with pytest.raises(PluginError) as caught:  # … but the app will not serve its routes
+        create_app(settings_for(tmp_path, f"sqlite:///{tmp_path / 'yishi.sqlite3'}", registry), plugins)
+
+    message = str(caught.value)
+    assert 'opt={"permission": ...}' in message
+    assert "/p/careless_county/forgotten (yishi_careless_county.forgotten)" in message
+    assert "/p/careless_county/records/{record_id:int}/delete (yishi_careless_county.Records.delete)" in message
+    assert "declared" not in message and "careless_county/records (" not in message  # these declare one
+    assert "/meetings" not in message  # core's routes all declare theirs
 
 
 def test_plugin_list_shows_enabled_plugin(sample_county: Path, tmp_path: Path,
@@ -580,7 +686,7 @@ def test_skip_leaves_broken_plugins_out_with_warnings(
     assert list(plugins.metas) == ["core", "sanfang", "tiny_good"]
     assert set(plugins.practices) == {"sanfang", "good_practice"}
     assert plugins.practices["good_practice"].plugin == "tiny_good"
-    assert [pid for pid, _ in plugins.call_each("yishi_menu_links", request=None)] == ["core"]
+    assert [pid for pid, _ in plugins.call_each("yishi_menu_links", request=ANONYMOUS_REQUEST)] == ["core"]
     for plugin_id in BROKEN_IDS:
         assert plugins.pm.get_plugin(plugin_id) is None
         record = next(r for r in plugins.records if r.id == plugin_id)

@@ -36,8 +36,15 @@ def test_core_prefix_lets_an_override_extend_the_original(tmp_path: Path) -> Non
     _write(theme / "templates" / "error.html",
            "{% extends 'core:error.html' %}{% block title %}主题:{{ super() }}{% endblock %}")
     env = build_environment(theme, [], "zh_CN", {"site_name": "议事", "menu_links": lambda r: [],
-                                                 "htmx_js": "", "core_version": "0"})
-    html = env.get_template("error.html").render(title="页面不存在", detail="d", status=404, request=None)
+                                                 "htmx_js": "", "core_version": "0", "user_of": lambda r: None,
+                                                 "csrf_token_of": lambda r: "t"})
+
+    class FakeRequest:
+        class url:
+            path = "/x"
+
+    html = env.get_template("error.html").render(title="页面不存在", detail="d", status=404,
+                                                 request=FakeRequest(), csrf_input="")
     assert "<title>主题:页面不存在 · 议事</title>" in html
 
 

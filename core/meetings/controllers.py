@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core.accounts.permissions import current_user
 from core.i18n import _
 from core.meetings import services
 from core.meetings.handcount import parse_counts, rule_label
@@ -30,6 +31,11 @@ async def _view(meeting_id: int) -> MeetingView:
     return view
 
 
+async def _actor(request: Request) -> str:
+    user = await current_user(request)
+    return user.actor if user else "anonymous"
+
+
 def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
     practice = plugins_of(request).practice(view.council["practice"])
     return {"view": view, "practice": practice, "rule_label": rule_label(), "errors": {},
@@ -39,7 +45,7 @@ def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any
 class MeetingController(Controller):
     path = "/meetings"
 
-    @get("/{meeting_id:int}", name="meeting")
+    @get("/{meeting_id:int}", name="meeting", opt={"permission": "meeting.view"})
     async def console(self, request: Request, meeting_id: FromPath[int]) -> Template:
         view = await _view(meeting_id)
         return Template(PAGE, context=_context(request, view))
@@ -55,28 +61,28 @@ class MeetingController(Controller):
                        error_item=item_id)
         return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
 
-    @post("/{meeting_id:int}/open", name="meeting_open")
+    @post("/{meeting_id:int}/open", name="meeting_open", opt={"permission": "meeting.run"})
     async def open(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
-            await services.open_meeting(meeting_id)
+            await services.open_meeting(meeting_id, await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)
 
-    @post("/{meeting_id:int}/goto", name="meeting_goto")
+    @post("/{meeting_id:int}/goto", name="meeting_goto", opt={"permission": "meeting.run"})
     async def goto(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         raw = (await form_of(request)).get("position", "")
         if not raw.isascii() or not raw.isdigit():
             return await self._answer(request, meeting_id, error=_("请选择一个议题。"))
         try:
-            await services.go_to_item(meeting_id, int(raw))
+            await services.go_to_item(meeting_id, int(raw), await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)
 
-    @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands")
+    @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands", opt={"permission": "meeting.run"})
     async def hands(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         form = await form_of(request)
@@ -86,13 +92,13 @@ class MeetingController(Controller):
             return await self._answer(request, meeting_id, errors=errors, values=values,
                                       item_id=item_id)
         try:
-            await services.record_hand_count(meeting_id, item_id, counts)
+            await services.record_hand_count(meeting_id, item_id, counts, await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc), values=values,
                                       item_id=item_id)
         return await self._answer(request, meeting_id)
 
-    @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note")
+    @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note", opt={"permission": "meeting.run"})
     async def note(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         body, error = services.validate_note((await form_of(request)).get("body"))
@@ -100,17 +106,17 @@ class MeetingController(Controller):
             return await self._answer(request, meeting_id, errors={"body": error},
                                       values={"body": body}, item_id=item_id)
         try:
-            await services.add_note(meeting_id, item_id, body)
+            await services.add_note(meeting_id, item_id, body, await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc), values={"body": body},
                                       item_id=item_id)
         return await self._answer(request, meeting_id)
 
-    @post("/{meeting_id:int}/close", name="meeting_close")
+    @post("/{meeting_id:int}/close", name="meeting_close", opt={"permission": "meeting.run"})
     async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
-            await services.close_meeting(meeting_id)
+            await services.close_meeting(meeting_id, await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)

@@ -2,7 +2,8 @@
 
 Every state change is a single conditional UPDATE or an upsert, so a request retried on weak
 Wi-Fi does not apply twice, and two tablets acting at once cannot leave the meeting in a state
-neither of them chose.
+neither of them chose. Each change and its audit event are written in one transaction; a retry
+that changes nothing records nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core import audit, db
 from core.i18n import _
 from core.meetings.handcount import Counts
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
@@ -106,58 +108,81 @@ async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingVi
     return MeetingView(meeting=row, council=council, items=views, members=members)
 
 
-async def open_meeting(meeting_id: int) -> None:
+async def open_meeting(meeting_id: int, actor: str) -> None:
     """draft → in_session, on the first agenda item. Opening an open meeting changes nothing."""
     first = await AgendaItem.select(AgendaItem.position).where(
         AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).first()
     if first is None:
         raise MeetingError(_("议程为空，不能开始会议。请先添加议题。"))
-    await Meeting.update({
-        Meeting.state: "in_session",
-        Meeting.current_position: first["position"],
-        Meeting.opened_at: datetime.now(UTC),
-    }).where((Meeting.id == meeting_id) & (Meeting.state == "draft"))
+    now = datetime.now(UTC)
+    async with db.atomic():
+        changed = await Meeting.update({
+            Meeting.state: "in_session", Meeting.current_position: first["position"], Meeting.opened_at: now,
+        }).where((Meeting.id == meeting_id) & (Meeting.state == "draft")).returning(Meeting.id)
+        if changed:
+            await audit.record(actor=actor, action="meeting.opened", entity=f"meeting:{meeting_id}",
+                               before={"state": "draft"},
+                               after={"state": "in_session", "current_position": first["position"]})
     await _require_state(meeting_id, "in_session", _("会议已结束，不能重新开始。"))
 
 
-async def go_to_item(meeting_id: int, position: int) -> None:
+async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
     """Make the item at ``position`` the current one. Idempotent: the target is explicit."""
     exists = await AgendaItem.exists().where(
         (AgendaItem.meeting == meeting_id) & (AgendaItem.position == position))
     if not exists:
         raise MeetingError(_("没有这个议题，议程可能已被修改，请刷新页面。"))
-    await Meeting.update({Meeting.current_position: position}).where(
-        (Meeting.id == meeting_id) & (Meeting.state == "in_session"))
+    async with db.atomic():
+        before = await db.for_update(Meeting.select(Meeting.current_position).where(
+            (Meeting.id == meeting_id) & (Meeting.state == "in_session"))).first()
+        if before is not None and before["current_position"] != position:
+            await Meeting.update({Meeting.current_position: position}).where(Meeting.id == meeting_id)
+            await audit.record(actor=actor, action="meeting.item_changed", entity=f"meeting:{meeting_id}",
+                               before={"current_position": before["current_position"]},
+                               after={"current_position": position})
     await _require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
 
 
-async def record_hand_count(meeting_id: int, item_id: int, counts: Counts) -> None:
+async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor: str) -> None:
     """Store (or correct) the show-of-hands result of an item while the meeting is in session."""
     await _require_item(meeting_id, item_id)
     await _require_state(meeting_id, "in_session", _("会议不在进行中，不能记录表决结果。"))
-    now = datetime.now(UTC)
-    await HandCount.insert(
-        HandCount(item=item_id, yes=counts.yes, no=counts.no, abstain=counts.abstain,
-                  recorded_at=now),
-    ).on_conflict(
-        target=HandCount.item, action="DO UPDATE",
-        values=[HandCount.yes, HandCount.no, HandCount.abstain, HandCount.recorded_at],
-    )
+    after = {"yes": counts.yes, "no": counts.no, "abstain": counts.abstain}
+    async with db.atomic():
+        row = await db.for_update(HandCount.select(HandCount.yes, HandCount.no, HandCount.abstain).where(
+            HandCount.item == item_id)).first()
+        if row == after:
+            return
+        await HandCount.insert(
+            HandCount(item=item_id, recorded_at=datetime.now(UTC), **after),
+        ).on_conflict(
+            target=HandCount.item, action="DO UPDATE",
+            values=[HandCount.yes, HandCount.no, HandCount.abstain, HandCount.recorded_at],
+        )
+        await audit.record(actor=actor, action="item.hands_recorded", entity=f"agenda_item:{item_id}",
+                           before=row, after=after)
 
 
-async def add_note(meeting_id: int, item_id: int, body: str) -> None:
+async def add_note(meeting_id: int, item_id: int, body: str, actor: str) -> None:
     """Append the recorder's note to an item."""
     await _require_item(meeting_id, item_id)
     await _require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
-    await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC)))
+    async with db.atomic():
+        row = (await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC)))
+               .returning(ItemNote.id))[0]
+        await audit.record(actor=actor, action="item.note_added", entity=f"agenda_item:{item_id}",
+                           after={"note": row["id"], "body": body})
 
 
-async def close_meeting(meeting_id: int) -> None:
+async def close_meeting(meeting_id: int, actor: str) -> None:
     """in_session → closed. Closing a closed meeting changes nothing."""
-    await Meeting.update({
-        Meeting.state: "closed", Meeting.current_position: None,
-        Meeting.closed_at: datetime.now(UTC),
-    }).where((Meeting.id == meeting_id) & (Meeting.state == "in_session"))
+    async with db.atomic():
+        changed = await Meeting.update({
+            Meeting.state: "closed", Meeting.current_position: None, Meeting.closed_at: datetime.now(UTC),
+        }).where((Meeting.id == meeting_id) & (Meeting.state == "in_session")).returning(Meeting.id)
+        if changed:
+            await audit.record(actor=actor, action="meeting.closed", entity=f"meeting:{meeting_id}",
+                               before={"state": "in_session"}, after={"state": "closed"})
     await _require_state(meeting_id, "closed", _("会议尚未开始，不能结束。"))
 
 

@@ -17,6 +17,7 @@ from core.minutes.render import (
     render_html,
     render_pdf,
 )
+from core.security import nonce_of
 from core.web import plugins_of, settings_of
 
 
@@ -30,12 +31,12 @@ class MinutesController(Controller):
         except MinutesNotFound as exc:
             raise NotFoundException(str(exc)) from exc
 
-    @get("/minutes", name="minutes_html", media_type="text/html")
+    @get("/minutes", name="minutes_html", media_type="text/html", opt={"permission": "meeting.view"})
     async def html(self, request: Request, meeting_id: FromPath[int]) -> Response[str]:
         ctx = await self._context(request, meeting_id)
-        return Response(render_html(request.app.state.jinja, ctx), media_type="text/html")
+        return Response(render_html(request.app.state.jinja, ctx, nonce=nonce_of(request)), media_type="text/html")
 
-    @get("/minutes.pdf", name="minutes_pdf")
+    @get("/minutes.pdf", name="minutes_pdf", opt={"permission": "meeting.view"})
     async def pdf(self, request: Request, meeting_id: FromPath[int]) -> Response[bytes]:
         ctx = await self._context(request, meeting_id)
         html = render_html(request.app.state.jinja, ctx, for_print=True)

@@ -54,8 +54,9 @@ def _names(view: MeetingView, role: str) -> str:
     return "、".join(m["name"] for m in view.members_with_role(role))
 
 
-def render_html(env: Environment, context: dict[str, Any], for_print: bool = False) -> str:
-    return env.get_template(TEMPLATE).render(**context, for_print=for_print)
+def render_html(env: Environment, context: dict[str, Any], for_print: bool = False, nonce: str = "") -> str:
+    """The minutes page; ``nonce`` lets its embedded stylesheet pass the page's CSP."""
+    return env.get_template(TEMPLATE).render(**context, for_print=for_print, nonce=nonce)
 
 
 def render_pdf(html: str, base_url: str) -> bytes:

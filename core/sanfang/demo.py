@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.accounts.passwords import hash_password
+from core.accounts.tables import User
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember, Person, Unit
 
@@ -22,6 +24,15 @@ MEMBERS = [
     ("赵敏", "community_rep", "翠竹园社区两委委员"),
     ("周海燕", "grid_worker", "第三网格网格员"),
     ("孙立新", "police", "荷叶地派出所社区民警"),
+]
+
+#: Demo logins, printed by `yishi demo` and listed in the README. Never use these on a real server.
+DEMO_PASSWORD = "yishi-demo"
+DEMO_ACCOUNTS = [
+    ("admin", "系统管理员", "管理员，可管理账号"),
+    ("wangjh", "王建华", "翠竹园小区三方联席会议 主持人"),
+    ("liuxw", "刘晓雯", "翠竹园小区三方联席会议 记录员"),
+    ("heyedi", "荷叶地街道办", "街道工作人员，查看辖区内的议事机构"),
 ]
 
 PAST_AGENDA = [
@@ -72,10 +83,18 @@ async def seed() -> None:
         name="翠竹园小区三方联席会议", unit=estate.id, practice="sanfang",
         description="翠竹园小区共 13 栋 2132 套住房、1819 户。由小区党支部牵头，业委会、物业每月召开联席会议。",
     )
+    people = {}
     for position, (name, role, affiliation) in enumerate(MEMBERS):
         person = await Person.objects().create(name=name)
+        people[name] = person.id
         await CouncilMember.objects().create(council=council.id, person=person.id, role=role,
                                              affiliation=affiliation, position=position)
+    password = hash_password(DEMO_PASSWORD)
+    links = {"admin": {"is_admin": True}, "wangjh": {"person": people["王建华"]},
+             "liuxw": {"person": people["刘晓雯"]}, "heyedi": {"unit": street.id}}
+    for username, name, _what in DEMO_ACCOUNTS:
+        await User.objects().create(username=username, display_name=name, password_hash=password,
+                                    **links[username])
 
     today = datetime.now(SHANGHAI)
     past_day = (today - timedelta(days=28))

@@ -70,9 +70,20 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
         dialog.accept()
 
     page.on("dialog", on_dialog)
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text)
+            if msg.type == "error" and "status of 422" not in msg.text else None)  # 422: the invalid count, on purpose
+
+    # Not logged in: the home page sends the chair to the login form, then back.
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/login\?next=/$"))
+    page.fill("#username", "wangjh")
+    page.fill("#password", "yishi-demo")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.locator(".account")).to_contain_text("王建华")
 
     # Home → the upcoming (draft) meeting of the demo council, found by its state badge.
-    page.goto("/")
     upcoming = page.locator("a.meeting-link", has=page.locator(".badge.state-draft"))
     expect(upcoming).to_have_count(1)
     upcoming.click()
@@ -146,8 +157,9 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"], \
         "the console scrolls sideways on a 1024 px tablet"
     page.evaluate("window.scrollTo(0, 0)")  # what the chair sees first, not where the last click scrolled
-    page.screenshot(path=str(artifacts / "console-1024x768.png"))
-    page.screenshot(path=str(artifacts / "console-1024x768-full.png"), full_page=True)
+    # caret="initial": Playwright would otherwise inject a <style>, which our CSP rightly refuses.
+    page.screenshot(path=str(artifacts / "console-1024x768.png"), caret="initial")
+    page.screenshot(path=str(artifacts / "console-1024x768-full.png"), full_page=True, caret="initial")
 
     # 下一项 → the second item.
     act(page, page.locator("#next-item"), "/goto")
@@ -181,11 +193,12 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     assert _squash(NOTE) in _squash(text)
     assert "草稿" not in text  # the meeting is closed: final minutes, not a draft
     assert_not_reloaded(page)
+    assert not console_errors, f"browser console errors (CSP violations show up here): {console_errors}"
 
 
 def test_tablet_viewport(page: Page) -> None:
     """The fixture really gives the 10" tablet size the console is designed for."""
-    page.goto("/")
+    page.goto("/login")
     assert page.evaluate("[innerWidth, innerHeight]") == [TABLET["width"], TABLET["height"]]
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"], \
         "the home page scrolls sideways at 1024 px"

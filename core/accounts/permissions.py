@@ -1,0 +1,170 @@
+"""Who may use which route.
+
+Every route handler declares ``opt={"permission": NAME}``:
+
+- ``"public"`` — anyone (health check, login page, static files, a resident's personal link);
+- ``"authenticated"`` — anyone logged in;
+- any other name, e.g. ``"meeting.run"`` — checked against the council the request is about. The
+  council is found from the path: ``council_id`` directly, ``meeting_id`` through the meeting
+  (plugins add resolvers with the ``yishi_council_resolvers`` hook).
+
+A user holds roles per council (their person's seats) and, as staff, the pseudo-role ``"staff"``
+for every council in their unit's subtree; admins may do everything. Which role grants which
+permission comes from the ``yishi_permissions`` hook — core's own grants are registered through it
+like any plugin's. A route that declares nothing is refused for everyone, and ``create_app`` refuses
+to start with one (naming it), so a permission can never be forgotten silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from core.accounts.sessions import COOKIE, CurrentUser, load_user
+from core.i18n import _
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+STAFF_ROLE = "staff"
+
+#: Core's grants, registered through the yishi_permissions hook by core.builtin.
+CORE_GRANTS: dict[str, tuple[str, ...]] = {
+    "chair": ("meeting.view", "meeting.run"),
+    "recorder": ("meeting.view", "meeting.run"),
+    "member": ("meeting.view",),
+    "observer": ("meeting.view",),
+    STAFF_ROLE: ("meeting.view",),
+}
+
+CouncilResolver = Callable[[Any], Awaitable[int | None]]
+
+
+@dataclass
+class AccessPolicy:
+    """Role → permissions, and path parameter → council resolvers, gathered from the hooks."""
+
+    grants: dict[str, frozenset[str]]
+    resolvers: dict[str, CouncilResolver]
+
+    @classmethod
+    def from_hooks(cls, grant_sets: Sequence[Mapping[str, Sequence[str]]],
+                   resolver_sets: Sequence[Mapping[str, CouncilResolver]]) -> AccessPolicy:
+        grants: dict[str, set[str]] = {}
+        for grant_set in grant_sets:
+            for role, perms in grant_set.items():
+                grants.setdefault(role, set()).update(perms)
+        resolvers: dict[str, CouncilResolver] = {}
+        for resolver_set in resolver_sets:
+            resolvers.update(resolver_set)
+        return cls({r: frozenset(p) for r, p in grants.items()}, resolvers)
+
+    def role_allows(self, roles: frozenset[str] | set[str], permission: str) -> bool:
+        return any(permission in self.grants.get(role, ()) for role in roles)
+
+    async def council_of(self, path_params: Mapping[str, Any]) -> int | None:
+        """The council the path is about; None when no parameter names one.
+
+        A parameter that names something that does not exist is a 404, not a 403: the person
+        followed a stale link rather than trying something they may not do.
+        """
+        for name, resolver in self.resolvers.items():
+            if name in path_params:
+                council = await resolver(path_params[name])
+                if council is None:
+                    raise NotFoundException(_("您要找的内容不存在或已被删除。"))
+                return council
+        return None
+
+    async def allows(self, user: CurrentUser, permission: str, council_id: int | None) -> bool:
+        """May ``user`` do ``permission`` on the council ``council_id`` (None: not council-bound)?"""
+        if user.is_admin:
+            return True
+        if council_id is None:
+            return False
+        if self.role_allows(user.roles.get(council_id, frozenset()), permission):
+            return True
+        if user.unit is not None and self.role_allows({STAFF_ROLE}, permission):
+            return user.unit in await council_unit_ancestors(council_id)
+        return False
+
+
+async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    """The logged-in user of this request (looked up once per request)."""
+    if "yishi_user" not in connection.scope:
+        connection.scope["yishi_user"] = await load_user(connection.cookies.get(COOKIE))  # type: ignore[typeddict-unknown-key]
+    return connection.scope["yishi_user"]  # type: ignore[typeddict-item]
+
+
+async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Litestar guard on every route: check the handler's declared permission."""
+    permission = handler.opt.get("permission")
+    if permission is None:
+        raise PermissionDeniedException(_("此页面没有声明访问权限，已拒绝访问。"))
+    user = await current_user(connection)  # also for public pages: the header shows who is logged in
+    if permission == PUBLIC:
+        return
+    if user is None:
+        raise NotAuthorizedException(_("请先登录。"))
+    if permission == AUTHENTICATED:
+        return
+    policy: AccessPolicy = connection.app.state.access
+    council_id = await policy.council_of(connection.path_params)
+    if not await policy.allows(user, permission, council_id):
+        raise PermissionDeniedException(_("您没有权限进行此操作。"))
+
+
+# -------------------------------------------------------------------------------------------------
+# Council lookups, cached: a meeting never moves to another council; the unit tree changes rarely.
+# -------------------------------------------------------------------------------------------------
+
+_meeting_council: dict[int, int | None] = {}
+_ancestors: dict[int, tuple[float, frozenset[int]]] = {}
+ANCESTOR_CACHE_SECONDS = 30.0
+
+
+async def meeting_council(meeting_id: Any) -> int | None:
+    from core.meetings.tables import Meeting
+
+    meeting_id = int(meeting_id)
+    if meeting_id not in _meeting_council:
+        row = await Meeting.select(Meeting.council).where(Meeting.id == meeting_id).first()
+        if row is None:
+            return None  # not cached: it may be created later
+        if len(_meeting_council) > 100_000:
+            _meeting_council.clear()
+        _meeting_council[meeting_id] = row["council"]
+    return _meeting_council[meeting_id]
+
+
+async def council_identity(council_id: Any) -> int | None:
+    return int(council_id)
+
+
+async def council_unit_ancestors(council_id: int) -> frozenset[int]:
+    """The council's unit and every unit above it."""
+    from core.meetings.tables import Meeting
+
+    now = time.monotonic()
+    cached = _ancestors.get(council_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    rows = await Meeting.raw(
+        "WITH RECURSIVE up(id, parent) AS ("
+        " SELECT u.id, u.parent FROM yishi_unit u JOIN yishi_council c ON c.unit = u.id WHERE c.id = {}"
+        " UNION ALL SELECT u.id, u.parent FROM yishi_unit u JOIN up ON u.id = up.parent)"
+        " SELECT id FROM up", council_id)
+    ids = frozenset(r["id"] for r in rows)
+    _ancestors[council_id] = (now + ANCESTOR_CACHE_SECONDS, ids)
+    return ids
+
+
+CORE_RESOLVERS: dict[str, CouncilResolver] = {
+    "council_id": council_identity,
+    "meeting_id": meeting_council,
+}
