@@ -32,7 +32,9 @@ ROWS = [{"n": i, "title": f"议题 {i}：小区公共事务协商", "who": "第�
         for i in range(1, 21)]
 
 
-@get("/page", name="bench_page", sync_to_thread=False)
+# "public": core's permission guard lets anyone through (the literal, not core.accounts' constant, so
+# this module also loads on a core without accounts; there the option is simply ignored).
+@get("/page", name="bench_page", sync_to_thread=False, opt={"permission": "public"})
 def bench_page() -> Template:
     return Template("bench/page.html", context={"rows": ROWS, "heading": "翠竹园小区议事记录"})
 

@@ -30,6 +30,7 @@ from core.errors import PluginError
 from core.fonts import MissingFontError
 from core.i18n import _, use_locale
 from core.plugins import PluginSystem, load_plugins
+from core.residents.controllers import resident_limiters
 from core.security import nonce_of, security_headers_middleware
 from core.settings import Settings
 from core.templating import build_environment
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
             PermissionDeniedException: _forbidden,
             HTTPException: _http_error,
             MissingFontError: _font_error,
+            UnicodeDecodeError: _bad_encoding,
         },
         debug=settings.debug,
     )
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     app.state.plugins = plugins
     app.state.jinja = env
     app.state.login_limits = login_limiters()
+    app.state.resident_limits = resident_limiters()
     app.state.access = AccessPolicy.from_hooks(
         [grants for _pid, grants in plugins.call_each("yishi_permissions")],
         [resolvers for _pid, resolvers in plugins.call_each("yishi_council_resolvers")])
@@ -177,6 +180,15 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
         return Response(detail, status_code=status, media_type="text/plain")
     return Template("error.html", context={"title": title, "detail": detail, "status": status},
                     status_code=status)
+
+
+def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response[Any]:
+    """A form whose bytes are not UTF-8 (a broken client, or someone probing): a clear 400."""
+    detail = _("提交的内容不是有效的 UTF-8 文本，请刷新页面后重新填写。")
+    if request.headers.get("hx-request") == "true":
+        return Response(detail, status_code=400, media_type="text/plain")
+    return Template("error.html", context={"title": _("请求有误"), "detail": detail, "status": 400},
+                    status_code=400)
 
 
 def _font_error(request: Request, exc: MissingFontError) -> Response[Any]:

@@ -27,8 +27,13 @@ def yishi_routes() -> list:
     from core.home import healthz, home
     from core.meetings.controllers import MeetingController
     from core.minutes.controllers import MinutesController
+    from core.residents.controllers import ResidentController, RosterController
+    from core.topics.controllers import CouncilTopicController, PublicTopicController, ResidentTopicController
+    from core.topics.task_controllers import task_routes
 
-    return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController]
+    return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController,
+            RosterController, ResidentController, ResidentTopicController, CouncilTopicController,
+            PublicTopicController, *task_routes()]
 
 
 @hookimpl
@@ -54,3 +59,10 @@ def yishi_council_resolvers() -> dict:
     from core.accounts.permissions import CORE_RESOLVERS
 
     return CORE_RESOLVERS
+
+
+@hookimpl
+def yishi_identity_checks() -> list:
+    from core.residents.identity import core_checks
+
+    return core_checks()

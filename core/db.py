@@ -26,7 +26,8 @@ from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 from core.errors import DatabaseError
 
-CORE_APPS = ["core.piccolo_app", "core.accounts.piccolo_app"]
+CORE_APPS = ["core.piccolo_app", "core.accounts.piccolo_app", "core.residents.piccolo_app",
+             "core.topics.piccolo_app"]
 
 
 class PooledSQLiteEngine(SQLiteEngine):

@@ -20,6 +20,7 @@ async def home(request: Request) -> Template:
     for council in councils:
         practice = plugins.practice(council["practice"])
         council["practice_name"] = practice.name if practice else council["practice"]
+        council["can_manage_roster"] = user is not None and await policy.allows(user, "roster.manage", council["id"])
     return Template("home.html", context={
         "councils": councils, "practices": list(plugins.practices.values()),
         "state_labels": state_labels(),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
 
     from core.practices import Practice
+    from core.residents.identity import IdentityCheck
 
 hookspec = pluggy.HookspecMarker("yishi")
 
@@ -109,6 +110,20 @@ def yishi_council_resolvers() -> Mapping[str, Callable[[Any], Awaitable[int | No
     council id or None}``; core knows ``council_id`` and ``meeting_id``. A plugin whose routes
     carry their own ids (e.g. ``mediation_id``) adds a resolver so its council-bound permissions
     can be checked.
+    """
+
+
+@hookspec
+def yishi_identity_checks() -> Sequence[IdentityCheck]:
+    """Offer ways for a resident to prove who they are after opening their personal link.
+
+    Called once, the first time a resident's page needs the checks. Return a list of
+    :class:`core.residents.identity.IdentityCheck` (id, label, prompt, input_mode,
+    ``verify(entry: dict, value: str) -> bool``, optional ``applies(entry) -> bool``). A practice
+    picks one by id with ``Practice(identity_check="…")``; core offers ``"room"`` and
+    ``"phone_last4"``. The first plugin to declare an id keeps it (core's load first). ``verify``
+    gets the roster row as a dict and what the resident typed; it must not do I/O — wrong answers
+    are rate-limited by the core.
     """
 
 

@@ -31,6 +31,9 @@ class Practice:
     description: one or two sentences.
     meeting_kinds: the kinds of meeting a council of this practice holds (first is the default).
     roles: roles beyond :data:`CORE_ROLES`.
+    identity_check: the id of the identity check (``yishi_identity_checks``) a resident of a council
+        of this practice answers before their personal page shows anything personal, e.g.
+        "phone_last4"; empty: none.
     plugin: filled in by the core with the id of the plugin that declared it.
     """
 
@@ -39,6 +42,7 @@ class Practice:
     description: str = ""
     meeting_kinds: tuple[str, ...] = ("议事会",)
     roles: tuple[Role, ...] = field(default_factory=tuple)
+    identity_check: str = ""
     plugin: str = ""
 
     @property

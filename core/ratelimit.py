@@ -29,5 +29,16 @@ class RateLimiter:
         self._hits[key] = (start, count)
         return count <= self.limit
 
+    def blocked(self, key: str) -> bool:
+        """Whether ``key`` has used up its attempts in the current window (without counting one)."""
+        return self.remaining(key) <= 0
+
+    def remaining(self, key: str) -> int:
+        """Attempts ``key`` has left in the current window."""
+        start, count = self._hits.get(key, (0.0, 0))
+        if count and time.monotonic() - start >= self.window_seconds:
+            count = 0
+        return max(0, self.limit - count)
+
     def reset(self, key: str) -> None:
         self._hits.pop(key, None)

@@ -19,6 +19,19 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
+#: The largest id an INTEGER column holds; larger numbers in a URL or form cannot name anything.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A row id typed into a form or URL: ASCII digits within the column's range, else None."""
+    raw = (raw or "").strip()
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 

@@ -184,14 +184,12 @@ async def database_state() -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(autouse=True)
-def _forget_permission_caches() -> Iterator[None]:
-    """The permission check caches meeting → council, a council's units and sessions per process;
-    every test starts with a new database whose ids mean something else."""
-    from core.accounts import permissions, sessions
+def _forget_session_cache() -> Iterator[None]:
+    """Sessions are cached per process; every test starts with a new database. (The permission
+    check's own caches live in each app's AccessPolicy, and every test builds its own app.)"""
+    from core.accounts import sessions
 
     yield
-    permissions._meeting_council.clear()
-    permissions._ancestors.clear()
     sessions.forget()
 
 

@@ -14,7 +14,7 @@ from core.accounts.sessions import COOKIE, LIFETIME, create_session, end_other_s
 from core.i18n import _
 from core.org.tables import Person, Unit
 from core.ratelimit import RateLimiter
-from core.web import form_of, see_other
+from core.web import form_of, parse_id, see_other
 
 
 def login_limiters() -> dict[str, RateLimiter]:
@@ -146,10 +146,9 @@ class UserAdminController(Controller):
 
 
 def _optional_id(raw: str | None, errors: dict[str, str], field: str) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
+    if not (raw or "").strip():
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+    value = parse_id(raw)
+    if value is None:
         errors[field] = _("请从列表中选择。")
-        return None
-    return int(raw)
+    return value

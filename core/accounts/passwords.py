@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from core.i18n import _
+from core.text import has_control
 
 HASHER = PasswordHasher(time_cost=1, memory_cost=47104, parallelism=1)
 MIN_LENGTH = 8
@@ -46,6 +47,6 @@ def policy_error(password: str, username: str = "") -> str | None:
         return _("密码不能超过 {n} 个字符").format(n=MAX_LENGTH)
     if username and password.lower() == username.lower():
         return _("密码不能与用户名相同")
-    if any(ord(c) < 32 for c in password):
+    if has_control(password):
         return _("密码中含有控制字符")
     return None

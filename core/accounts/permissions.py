@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -28,6 +28,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from core.accounts.sessions import COOKIE, CurrentUser, load_user
 from core.i18n import _
+from core.web import MAX_ID
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -35,11 +36,13 @@ STAFF_ROLE = "staff"
 
 #: Core's grants, registered through the yishi_permissions hook by core.builtin.
 CORE_GRANTS: dict[str, tuple[str, ...]] = {
-    "chair": ("meeting.view", "meeting.run"),
-    "recorder": ("meeting.view", "meeting.run"),
-    "member": ("meeting.view",),
-    "observer": ("meeting.view",),
-    STAFF_ROLE: ("meeting.view",),
+    "chair": ("meeting.view", "meeting.run", "roster.manage", "topic.view", "topic.triage", "topic.override",
+              "task.assign", "department.manage"),
+    "recorder": ("meeting.view", "meeting.run", "roster.manage", "topic.view", "topic.triage",
+                 "department.manage"),
+    "member": ("meeting.view", "topic.view"),
+    "observer": ("meeting.view", "topic.view"),
+    STAFF_ROLE: ("meeting.view", "roster.manage", "topic.view"),
 }
 
 CouncilResolver = Callable[[Any], Awaitable[int | None]]
@@ -51,6 +54,11 @@ class AccessPolicy:
 
     grants: dict[str, frozenset[str]]
     resolvers: dict[str, CouncilResolver]
+    #: (path parameter, value) → council. A meeting never moves to another council, so positive
+    #: answers are kept for the life of this app; misses are not (the row may be created later).
+    _councils: dict[tuple[str, Any], int] = field(default_factory=dict)
+    #: council → its unit and the units above it, for staff scope; the tree changes rarely.
+    _ancestors: dict[int, tuple[float, frozenset[int]]] = field(default_factory=dict)
 
     @classmethod
     def from_hooks(cls, grant_sets: Sequence[Mapping[str, Sequence[str]]],
@@ -75,9 +83,15 @@ class AccessPolicy:
         """
         for name, resolver in self.resolvers.items():
             if name in path_params:
-                council = await resolver(path_params[name])
+                key = (name, path_params[name])
+                council = self._councils.get(key)
                 if council is None:
-                    raise NotFoundException(_("您要找的内容不存在或已被删除。"))
+                    council = await resolver(path_params[name])
+                    if council is None:
+                        raise NotFoundException(_("您要找的内容不存在或已被删除。"))
+                    if len(self._councils) > 100_000:
+                        self._councils.clear()
+                    self._councils[key] = council
                 return council
         return None
 
@@ -90,8 +104,18 @@ class AccessPolicy:
         if self.role_allows(user.roles.get(council_id, frozenset()), permission):
             return True
         if user.unit is not None and self.role_allows({STAFF_ROLE}, permission):
-            return user.unit in await council_unit_ancestors(council_id)
+            return user.unit in await self.council_unit_ancestors(council_id)
         return False
+
+    async def council_unit_ancestors(self, council_id: int) -> frozenset[int]:
+        """The council's unit and every unit above it (cached for ANCESTOR_CACHE_SECONDS)."""
+        now = time.monotonic()
+        cached = self._ancestors.get(council_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        ids = await council_unit_ancestors(council_id)
+        self._ancestors[council_id] = (now + ANCESTOR_CACHE_SECONDS, ids)
+        return ids
 
 
 async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
@@ -106,6 +130,9 @@ async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handl
     permission = handler.opt.get("permission")
     if permission is None:
         raise PermissionDeniedException(_("此页面没有声明访问权限，已拒绝访问。"))
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFoundException(_("您要找的内容不存在或已被删除。"))  # no row can have this id
     user = await current_user(connection)  # also for public pages: the header shows who is logged in
     if permission == PUBLIC:
         return
@@ -120,48 +147,37 @@ async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handl
 
 
 # -------------------------------------------------------------------------------------------------
-# Council lookups, cached: a meeting never moves to another council; the unit tree changes rarely.
+# Council lookups (AccessPolicy caches their answers per app)
 # -------------------------------------------------------------------------------------------------
 
-_meeting_council: dict[int, int | None] = {}
-_ancestors: dict[int, tuple[float, frozenset[int]]] = {}
 ANCESTOR_CACHE_SECONDS = 30.0
 
 
 async def meeting_council(meeting_id: Any) -> int | None:
     from core.meetings.tables import Meeting
 
-    meeting_id = int(meeting_id)
-    if meeting_id not in _meeting_council:
-        row = await Meeting.select(Meeting.council).where(Meeting.id == meeting_id).first()
-        if row is None:
-            return None  # not cached: it may be created later
-        if len(_meeting_council) > 100_000:
-            _meeting_council.clear()
-        _meeting_council[meeting_id] = row["council"]
-    return _meeting_council[meeting_id]
+    row = await Meeting.select(Meeting.council).where(Meeting.id == int(meeting_id)).first()
+    return row["council"] if row else None
 
 
 async def council_identity(council_id: Any) -> int | None:
-    return int(council_id)
+    """The council itself — if it exists (a stale link is a 404, not a 403)."""
+    from core.org.tables import Council
+
+    council_id = int(council_id)
+    return council_id if await Council.exists().where(Council.id == council_id) else None
 
 
 async def council_unit_ancestors(council_id: int) -> frozenset[int]:
     """The council's unit and every unit above it."""
     from core.meetings.tables import Meeting
 
-    now = time.monotonic()
-    cached = _ancestors.get(council_id)
-    if cached and cached[0] > now:
-        return cached[1]
     rows = await Meeting.raw(
         "WITH RECURSIVE up(id, parent) AS ("
         " SELECT u.id, u.parent FROM yishi_unit u JOIN yishi_council c ON c.unit = u.id WHERE c.id = {}"
         " UNION ALL SELECT u.id, u.parent FROM yishi_unit u JOIN up ON u.id = up.parent)"
         " SELECT id FROM up", council_id)
-    ids = frozenset(r["id"] for r in rows)
-    _ancestors[council_id] = (now + ANCESTOR_CACHE_SECONDS, ids)
-    return ids
+    return frozenset(r["id"] for r in rows)
 
 
 CORE_RESOLVERS: dict[str, CouncilResolver] = {

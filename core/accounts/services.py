@@ -13,6 +13,7 @@ from core import audit, db
 from core.accounts.passwords import hash_password, policy_error, verify_password
 from core.accounts.tables import User
 from core.i18n import _
+from core.text import has_control
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -33,6 +34,9 @@ async def authenticate(username: str, password: str) -> LoginResult:
     """Check a login. After MAX_FAILURES wrong passwords the account is locked for LOCK_MINUTES."""
     generic = _("用户名或密码不正确。")
     username = username.strip().lower()
+    if not USERNAME.match(username):  # e.g. a NUL byte, which PostgreSQL would refuse outright
+        await verify_password(None, password)  # the same time as any other wrong name
+        return LoginResult(None, generic)
     row = await User.select(User.id, User.password_hash, User.active, User.locked_until,
                             User.failed_logins).where(User.username == username).first()
     ok = await verify_password(row["password_hash"] if row else None, password)
@@ -99,7 +103,7 @@ def validate_new_user(form: NewUser) -> dict[str, str]:
     name = form.display_name.strip()
     if not name:
         errors["display_name"] = _("请填写姓名。")
-    elif len(name) > 50 or any(ord(c) < 32 for c in name):
+    elif len(name) > 50 or has_control(form.display_name):  # before strip(): it eats U+0085
         errors["display_name"] = _("姓名不能超过 50 个字，且不能含控制字符。")
     problem = policy_error(form.password, form.username)
     if problem:

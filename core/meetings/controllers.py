@@ -18,7 +18,7 @@ from core.i18n import _
 from core.meetings import services
 from core.meetings.handcount import parse_counts, rule_label
 from core.meetings.services import MeetingError, MeetingView
-from core.web import form_of, is_htmx, page_or_fragment, plugins_of, see_other
+from core.web import form_of, is_htmx, page_or_fragment, parse_id, plugins_of, see_other
 
 PAGE = "meetings/console.html"
 FRAGMENT = "meetings/_console.html"
@@ -73,11 +73,11 @@ class MeetingController(Controller):
     @post("/{meeting_id:int}/goto", name="meeting_goto", opt={"permission": "meeting.run"})
     async def goto(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
-        raw = (await form_of(request)).get("position", "")
-        if not raw.isascii() or not raw.isdigit():
+        position = parse_id((await form_of(request)).get("position"))
+        if position is None:
             return await self._answer(request, meeting_id, error=_("请选择一个议题。"))
         try:
-            await services.go_to_item(meeting_id, int(raw), await _actor(request))
+            await services.go_to_item(meeting_id, position, await _actor(request))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)

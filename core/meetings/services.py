@@ -17,6 +17,7 @@ from core.i18n import _
 from core.meetings.handcount import Counts
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember
+from core.text import has_control
 
 NOTE_MAX = 4000
 
@@ -188,12 +189,13 @@ async def close_meeting(meeting_id: int, actor: str) -> None:
 
 def validate_note(raw: str | None) -> tuple[str, str | None]:
     """The note as it will be stored, and an error message if it cannot be."""
-    body = (raw or "").replace("\r\n", "\n").strip()
+    raw = (raw or "").replace("\r\n", "\n")
+    body = raw.strip()
     if not body:
         return body, _("记录内容不能为空")
     if len(body) > NOTE_MAX:
         return body, _("记录不能超过 {limit} 字（现为 {length} 字）").format(limit=NOTE_MAX, length=len(body))
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in body):
+    if has_control(raw, allow="\n\t"):  # the raw text: strip() would remove U+0085 silently
         return body, _("记录中含有无法显示的控制字符")
     return body, None
 

@@ -1,10 +1,10 @@
 """Composite uniqueness and the foreign-key indexes Piccolo does not create by itself.
 
 Piccolo's composite ``Unique()`` fails on SQLite; a unique index works on both engines. Kept in its
-own migration because a MigrationManager runs raw statements before it creates tables.
+own migration: see core/raw_migrations.py.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from core.raw_migrations import raw_migration
 
 ID = "2026-11-23T17:40:00:000000"
 VERSION = "1.38.0"
@@ -21,16 +21,4 @@ STATEMENTS = (
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
-
-    def run(statement: str):
-        async def raw():
-            from piccolo.engine import engine_finder
-
-            await engine_finder().run_ddl(statement)
-
-        return raw
-
-    for statement in STATEMENTS:
-        manager.add_raw(run(statement))
-    return manager
+    return raw_migration(ID, "core", DESCRIPTION, STATEMENTS)

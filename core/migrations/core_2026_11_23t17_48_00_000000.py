@@ -1,10 +1,9 @@
 """The head of the audit chain (one row: seq 0, the genesis hash) and an index on the entity.
 
-Raw statements only, in their own migration, because a MigrationManager runs raw statements before
-it creates tables.
+Raw statements only, in their own migration: see core/raw_migrations.py.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from core.raw_migrations import raw_migration
 
 ID = "2026-11-23T17:48:00:000000"
 VERSION = "1.38.0"
@@ -17,16 +16,4 @@ STATEMENTS = (
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
-
-    def run(statement: str):
-        async def raw():
-            from piccolo.engine import engine_finder
-
-            await engine_finder().run_ddl(statement)
-
-        return raw
-
-    for statement in STATEMENTS:
-        manager.add_raw(run(statement))
-    return manager
+    return raw_migration(ID, "core", DESCRIPTION, STATEMENTS)

@@ -36,6 +36,8 @@ PRACTICE = Practice(
         Role("grid_worker", "网格员"),
         Role("police", "社区民警"),
     ),
+    # Slips go into mailboxes and links get forwarded: ask for the phone's last four digits.
+    identity_check="phone_last4",
 )
 
 

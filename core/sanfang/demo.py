@@ -7,12 +7,14 @@ invented but typical (13 buildings, 2,132 flats, 1,819 households).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.accounts.passwords import hash_password
 from core.accounts.tables import User
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember, Person, Unit
+from core.residents.tables import RosterEntry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -68,6 +70,32 @@ NEXT_AGENDA = [
 ]
 
 
+#: The estate's roster (名册): (楼栋, 单元, 房号, 姓名, 身份, 专有部分面积 ㎡ or None, 手机尾号).
+ROSTER = [
+    ("3栋", "1", "301", "张桂芳", "owner", "89.50", "3721"),
+    ("3栋", "1", "502", "刘德明", "owner", "112.30", "0958"),
+    ("3栋", "1", "502", "陈淑珍", "resident", None, "6612"),
+    ("3栋", "1", "801", "杨志刚", "landlord", "89.50", "2486"),
+    ("3栋", "1", "801", "马晓东", "tenant", None, "7305"),
+    ("3栋", "1", "1102", "黄玉兰", "owner", "112.30", ""),
+    ("3栋", "2", "202", "吴建国", "owner", "96.80", "5140"),
+    ("3栋", "2", "601", "徐丽萍", "owner", "126.40", "8823"),
+    ("3栋", "2", "1201", "孙宏伟", "owner", "96.80", "1397"),
+    ("3栋", "2", "1502", "朱秀英", "owner", "126.40", "4460"),
+    ("3栋", "2", "1802", "胡海波", "tenant", None, "9031"),
+    ("6栋", "1", "101", "郭凤兰", "owner", "89.50", "2218"),
+    ("6栋", "1", "402", "何志明", "owner", "143.60", "6075"),
+    ("6栋", "1", "702", "高丽娜", "tenant", None, "3349"),
+    ("6栋", "1", "1001", "林国强", "owner", "112.30", "7782"),
+    ("6栋", "1", "1001", "罗春梅", "resident", None, ""),
+    ("6栋", "2", "302", "郑卫东", "owner", "96.80", "5596"),
+    ("6栋", "2", "601", "梁美华", "landlord", "143.60", "0417"),
+    ("6栋", "2", "601", "宋小军", "tenant", None, "8150"),
+    ("6栋", "2", "902", "谢文静", "owner", "89.50", "2964"),
+    ("6栋", "2", "1402", "韩振华", "owner", "112.30", "6638"),
+]
+
+
 def _at(day: datetime, hour: int, minute: int = 0) -> datetime:
     return day.replace(hour=hour, minute=minute, second=0, microsecond=0).astimezone(UTC)
 
@@ -96,6 +124,12 @@ async def seed() -> None:
         await User.objects().create(username=username, display_name=name, password_hash=password,
                                     **links[username])
 
+    for building, unit_no, room, name, kind, area, phone in ROSTER:
+        await RosterEntry.objects().create(
+            unit=estate.id, name=name, building=building, unit_no=unit_no, room=room, kind=kind,
+            household=f"{building.removesuffix('栋')}-{unit_no}-{room}", phone_last4=phone,
+            area=Decimal(area) if area else None)
+
     today = datetime.now(SHANGHAI)
     past_day = (today - timedelta(days=28))
     past = await Meeting.objects().create(
@@ -123,3 +157,9 @@ async def seed() -> None:
         await AgendaItem.objects().create(meeting=upcoming.id, position=position, title=title,
                                           description=desc, proposer=proposer,
                                           duration_minutes=minutes)
+
+    from core.topics.demo import seed_topics
+    from core.topics.demo_tasks import seed_demo_departments
+
+    await seed_demo_departments(council.id)
+    await seed_topics()

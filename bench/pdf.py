@@ -1,0 +1,172 @@
+"""Minutes PDF benchmark: how long a 10-item meeting's 会议纪要 takes to print.
+
+Why: the chair downloads the minutes right after closing the meeting, often on a small server;
+the target is a median of at most 1.5 s. WeasyPrint dominates, and without libharfbuzz-subset it
+embeds whole CJK fonts and is several times slower, so that is reported too.
+
+What: builds a closed meeting with 10 realistic agenda items (descriptions, notes, hand counts)
+through the ORM on a temp SQLite database, then times the whole path the app takes —
+minutes_context → render_html → render_pdf — once in this fresh process (WeasyPrint not yet
+imported: the first render includes its import and font loading) and then ``--renders`` more times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import math
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: python bench/pdf.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import machine_line
+
+TARGET_MEDIAN_S = 1.5
+
+MEMBERS = [("王建华", "chair", "翠竹园小区党支部书记"), ("刘晓雯", "recorder", "翠竹园社区居委会"),
+           ("李秀兰", "owners_rep", "翠竹园业主委员会主任"), ("陈志强", "property_rep", "安居物业项目经理"),
+           ("赵敏", "community_rep", "翠竹园社区两委委员"), ("周海燕", "grid_worker", "第三网格网格员"),
+           ("孙立新", "police", "荷叶地派出所社区民警")]
+
+# (title, description, proposer, (yes, no, abstain) or None, notes)
+ITEMS = [
+    ("电动自行车集中充电棚选址及收费，治理楼道“飞线充电”",
+     "拟在 6 栋北侧绿化带旁建设集中充电棚（40 个充电位），收费 0.8 元/度，涉及改变共有部分用途。",
+     "第三网格", (7, 1, 1), ["物业测算建设费用约 6.2 万元，由充电运营商垫资。", "业委会要求先征求 6 栋低层住户意见。",
+                          "派出所提醒：楼道飞线充电发现一起、劝导一起。"]),
+    ("物业费由1.2元调整为1.5元/㎡·月及服务标准",
+     "物业公司提出调价申请，并附服务标准提升清单（增加 2 名保洁、夜间巡逻 2 次）。", "安居物业",
+     (4, 3, 2), ["多数代表认为涨幅过大，建议分两年调整。", "物业同意先公示服务清单，接受业主监督。"]),
+    ("公共收益5万元使用方案公示与审核", "业委会报告第三季度公共收益收支，审核下季度使用方案。", "业委会",
+     (9, 0, 0), ["收支明细已在各单元公告栏公示 7 天，无异议。"]),
+    ("利用广场旁闲置空地改建临时停车场（8个车位）",
+     "中心广场东侧闲置空地长期堆放杂物，拟改建 8 个临时车位，需征得地块权属单位同意。", "居民提事",
+     (6, 2, 1), ["社区负责联系权属单位，两周内答复。", "车位优先租给本小区无车位业主。"]),
+    ("3栋2单元加装电梯方案及费用分摊",
+     "18 户中已有 14 户签字同意，低层住户担心采光和噪音，讨论按楼层分摊费用。", "3栋2单元居民",
+     (8, 0, 1), ["一楼住户不分摊，二楼分摊 5%，逐层递增。", "施工方案须经规划部门审批。"]),
+    ("高空抛物治理：加装高空视频监控点位及费用来源",
+     "近三个月高空抛物投诉 11 起，拟在 3、5、8 栋加装 12 个监控点位，费用约 3.6 万元。", "第三网格",
+     (9, 0, 0), ["派出所可协助调取录像，并入户宣传。"]),
+    ("动用专项维修资金更换屋面防水", "7、9 栋顶层 6 户反映漏水，物业勘察后建议整体更换屋面防水层。", "物业",
+     (7, 0, 2), ["须按规定经业主大会表决后申请使用维修资金。", "先做应急修补，费用由物业垫付。"]),
+    ("楼道杂物清理和消防通道畅通专项行动", "网格巡查发现 2、7、11 栋楼道堆放纸箱、旧家具。", "社区", None,
+     ["三方一致同意下周六集中清理，物业出人出车，网格员入户告知。"]),
+    ("小区夜间犬吠扰民问题协商", "11 栋多户反映夜间犬吠影响休息，希望文明养犬。", "11栋居民", None,
+     ["社区组织文明养犬宣传，物业登记犬只。", "涉事住户表示愿意改正。"]),
+    ("东门道路翻新后门槛过低问题", "东门道路翻新后，雨天积水倒灌门岗，需加高挡水门槛。", "业委会",
+     (9, 0, 0), ["物业一周内完成，费用从日常维修费列支。"]),
+]
+
+
+async def make_meeting() -> int:
+    from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
+    from core.org.tables import Council, CouncilMember, Person, Unit
+
+    unit = await Unit.objects().create(name="翠竹园小区", kind="小区")
+    council = await Council.objects().create(name="翠竹园小区三方联席会议", unit=unit.id, practice="sanfang")
+    for position, (name, role, affiliation) in enumerate(MEMBERS):
+        person = await Person.objects().create(name=name)
+        await CouncilMember.objects().create(council=council.id, person=person.id, role=role,
+                                             affiliation=affiliation, position=position)
+    start = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    meeting = await Meeting.objects().create(
+        council=council.id, kind="联席会议", title="2026年11月三方联席会议", place="翠竹园社区党群服务中心二楼会议室",
+        starts_at=start, state="closed", opened_at=start, closed_at=start + timedelta(hours=2))
+    for position, (title, desc, proposer, counts, notes) in enumerate(ITEMS, start=1):
+        item = await AgendaItem.objects().create(meeting=meeting.id, position=position, title=title,
+                                                 description=desc, proposer=proposer)
+        if counts:
+            await HandCount.objects().create(item=item.id, yes=counts[0], no=counts[1], abstain=counts[2])
+        for body in notes:
+            await ItemNote.objects().create(item=item.id, body=body)
+    return meeting.id
+
+
+def page_count(pdf: bytes) -> str:
+    try:
+        from pypdf import PdfReader  # a test extra; only to describe the document
+    except ImportError:
+        return "?"
+    return str(len(PdfReader(io.BytesIO(pdf)).pages))
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> None:
+    from core import db
+    from core.fonts import harfbuzz_subset_available
+    from core.minutes.export import environment_for
+    from core.minutes.render import minutes_context, render_html, render_pdf
+    from core.plugins import load_plugins
+    from core.settings import Settings
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'yishi.sqlite3'}")
+    plugins = load_plugins(settings.plugin_registry)
+    engine = await db.connect(settings.database_url)
+    try:
+        await db.migrate()
+        meeting_id = await make_meeting()
+        env = environment_for(plugins, settings)
+        hb = harfbuzz_subset_available()
+        print(f"libharfbuzz-subset present: {hb}"
+              + ("" if hb else "  (PDFs ~4.5x slower without it: apt-get install -y libharfbuzz-subset0)"))
+        assert "weasyprint" not in sys.modules, "WeasyPrint imported before the first render"
+
+        async def render(first: bool = False) -> tuple[float, float, float, float, bytes]:
+            """context, HTML, WeasyPrint import (first render only) and PDF seconds, and the PDF."""
+            t0 = time.perf_counter()
+            context = await minutes_context(meeting_id, plugins, settings.site_name)
+            t1 = time.perf_counter()
+            html = render_html(env, context, for_print=True)
+            t2 = time.perf_counter()
+            if first:
+                import weasyprint  # noqa: F401 — what render_pdf imports late; timed on its own here
+            t3 = time.perf_counter()
+            pdf = render_pdf(html, base_url=str(data_dir))
+            return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3, pdf
+
+        t_first = time.perf_counter()
+        ctx_s, html_s, import_s, pdf_s, pdf = await render(first=True)
+        first = time.perf_counter() - t_first
+        if args.out:
+            Path(args.out).write_bytes(pdf)
+        print(f"document: 10 items, {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB")
+        print(f"first render in a fresh process: {first:.3f} s  (context {ctx_s * 1e3:.0f} ms, "
+              f"HTML {html_s * 1e3:.0f} ms, import weasyprint {import_s:.3f} s, "
+              f"render_pdf incl. font loading {pdf_s:.3f} s)")
+
+        totals, pdf_only = [], []
+        for _ in range(args.renders):
+            t0 = time.perf_counter()
+            *_parts, p, _pdf = await render()
+            totals.append(time.perf_counter() - t0)
+            pdf_only.append(p)
+        totals.sort()
+        p90 = totals[math.ceil(0.9 * len(totals)) - 1]  # nearest rank
+        print(f"further renders (n={len(totals)}): median {statistics.median(totals):.3f} s, p90 {p90:.3f} s, "
+              f"min {totals[0]:.3f} s, max {totals[-1]:.3f} s; of which render_pdf median "
+              f"{statistics.median(pdf_only):.3f} s")
+        print(f"target: median <= {TARGET_MEDIAN_S} s")
+    finally:
+        await db.disconnect(engine)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renders", type=int, default=15, help="renders after the first (default 15)")
+    parser.add_argument("--out", help="also write the PDF here, to look at it")
+    args = parser.parse_args()
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="yishi-bench-pdf-") as tmp:
+        asyncio.run(run(args, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

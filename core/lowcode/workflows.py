@@ -1,0 +1,76 @@
+"""The workflows core ships (``forms/workflows/*.toml``) and the guards core can evaluate.
+
+``topic`` is the common loop for a 议题 (提事 → 审事 → 议事 → 决事 → 办事 → 公示/反馈 → 评事),
+``task`` one 交办 assignment to a responsible unit, ``meeting`` a sitting from draft to the
+published minutes. A practice plugin may ship its own workflow and name core's guards in it; the
+web layer evaluates the guards for an item and passes them to :func:`core.lowcode.workflow.apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
+
+from core.i18n import _
+from core.lowcode.registry import forms_root, shared_forms
+from core.lowcode.specs import SpecError, SpecProblem
+from core.lowcode.workflow import WorkflowSpec, load_workflow_file
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction without translating it yet (translated where it is shown)."""
+    return message
+
+
+CORE_GUARDS: dict[str, str] = {
+    "poll_passed": N_("表决已通过"),
+    "has_responsible_unit": N_("已指定责任单位"),
+    "all_tasks_done": N_("所有任务已办结"),
+    "unsatisfied": N_("评价为不满意"),
+}
+"""Guard name → what it checks, as people read it (a msgid: translate with :func:`core_guard_labels`)."""
+
+
+def core_guard_labels() -> dict[str, str]:
+    """Core's guard names with their labels in the deployment's language."""
+    return {name: _(label) for name, label in CORE_GUARDS.items()}
+
+
+def workflow_dir() -> Traversable:
+    """Where the shared workflow specs live (``forms/workflows`` in the installed package)."""
+    return forms_root().joinpath("workflows")
+
+
+@cache
+def shared_workflows() -> Mapping[str, WorkflowSpec]:
+    """Every shared workflow by id, loaded and checked once.
+
+    Their guards must be core's and their forms shared forms. A problem is a bug in Yishi itself: it
+    raises :class:`SpecError` naming the file, like any spec error, with the problems of every file.
+    """
+    known_forms = set(shared_forms())
+    found: dict[str, WorkflowSpec] = {}
+    problems: list[SpecProblem] = []
+    for entry in sorted(workflow_dir().iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml") or not entry.is_file():
+            continue
+        source = f"forms/workflows/{entry.name}"
+        try:
+            spec = load_workflow_file(entry, source=source, known_guards=CORE_GUARDS, known_forms=known_forms)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        stem = entry.name.removesuffix(".toml")
+        if spec.id != stem:
+            problems.append(SpecProblem(source, "id", None, f"共享流程的 id（{spec.id!r}）必须与文件名（{stem}）一致",
+                                        f"a shared workflow's id ({spec.id!r}) must equal its file name ({stem})"))
+            continue
+        found[spec.id] = spec
+    if problems:
+        raise SpecError(problems)
+    return MappingProxyType(found)
+
+
+__all__ = ["CORE_GUARDS", "core_guard_labels", "shared_workflows", "workflow_dir"]
