@@ -68,8 +68,8 @@ class PooledSQLiteEngine(SQLiteEngine):
             connection = await self._connect()
             self._open.add(connection)
         try:
-            async with connection.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
+            # One trip to the connection's thread for execute, fetchall and close, not three.
+            rows = await connection.execute_fetchall(query, args or [])
         except BaseException:
             # A connection in an unknown state is not given back.
             self._open.discard(connection)

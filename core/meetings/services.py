@@ -81,26 +81,51 @@ class MeetingView:
         return [m for m in self.members if m["role"] == role]
 
 
+def _columns(table: Any, alias: str, prefix: str = "", exclude: tuple[str, ...] = ()) -> str:
+    return ", ".join(f'{alias}."{c._meta.db_column_name}" AS "{prefix}{c._meta.name}"'
+                     for c in table._meta.columns if c._meta.name not in exclude)
+
+
+#: The meeting and its council, written out once from the tables' own columns: building this
+#: join with Piccolo's select (nested output) costs ~0.7 ms of CPU on every request.
+_MEETING_SQL = (
+    f"SELECT {_columns(Meeting, 'm', exclude=('council',))}, "
+    f"{_columns(Council, 'c', prefix='council.', exclude=('description',))}"
+    " FROM yishi_meeting m JOIN yishi_council c ON c.id = m.council WHERE m.id = {}")
+
+
+#: The agenda with each item's hand count and notes in one query (an item repeats once per note).
+_AGENDA_SQL = (
+    "SELECT i.id, i.position, i.title, i.description, i.proposer, i.duration_minutes,"
+    " h.yes, h.no, h.abstain, n.id AS note_id, n.body AS note_body, n.created_at AS note_created_at"
+    " FROM yishi_agenda_item i"
+    " LEFT JOIN yishi_hand_count h ON h.item = i.id"
+    " LEFT JOIN yishi_item_note n ON n.item = i.id"
+    " WHERE i.meeting = {} ORDER BY i.position, n.id")
+
+
 async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingView | None:
-    """The meeting, its council and agenda with counts and notes, in four queries."""
-    row = await Meeting.select(
-        Meeting.all_columns(), *Meeting.council.all_columns(exclude=[Council.description]),
-    ).where(Meeting.id == meeting_id).first().output(nested=True)
-    if row is None:
+    """The meeting, its council and agenda with counts and notes, in two queries."""
+    rows = await Meeting.raw(_MEETING_SQL, meeting_id)
+    if not rows:
         return None
-    council = row.pop("council")
-    items = await AgendaItem.select().where(AgendaItem.meeting == meeting_id).order_by(
-        AgendaItem.position)
-    views = [ItemView(id=i["id"], position=i["position"], title=i["title"],
-                      description=i["description"], proposer=i["proposer"],
-                      duration_minutes=i["duration_minutes"]) for i in items]
-    by_id = {v.id: v for v in views}
-    if views:
-        ids = list(by_id)
-        for c in await HandCount.select().where(HandCount.item.is_in(ids)):
-            by_id[c["item"]].counts = Counts(c["yes"], c["no"], c["abstain"])
-        for n in await ItemNote.select().where(ItemNote.item.is_in(ids)).order_by(ItemNote.id):
-            by_id[n["item"]].notes.append(n)
+    row: dict[str, Any] = {}
+    council: dict[str, Any] = {}
+    for key, value in rows[0].items():
+        if key.startswith("council."):
+            council[key[len("council."):]] = value
+        else:
+            row[key] = value
+    views: list[ItemView] = []
+    for r in await AgendaItem.raw(_AGENDA_SQL, meeting_id):
+        if not views or views[-1].id != r["id"]:
+            views.append(ItemView(id=r["id"], position=r["position"], title=r["title"],
+                                  description=r["description"], proposer=r["proposer"],
+                                  duration_minutes=r["duration_minutes"],
+                                  counts=None if r["yes"] is None else Counts(r["yes"], r["no"], r["abstain"])))
+        if r["note_id"] is not None:
+            views[-1].notes.append({"id": r["note_id"], "item": r["id"], "body": r["note_body"],
+                                    "created_at": r["note_created_at"]})
     members: list[dict[str, Any]] = []
     if with_members:
         members = await CouncilMember.select(
