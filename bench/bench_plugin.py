@@ -39,9 +39,17 @@ def bench_page() -> Template:
     return Template("bench/page.html", context={"rows": ROWS, "heading": "翠竹园小区议事记录"})
 
 
+# The same page behind core's permission check for a council-bound permission: the difference
+# from bench_page is what the guard costs (session lookup, meeting → council, the user's roles).
+@get("/meeting/{meeting_id:int}/page", name="bench_guarded_page", sync_to_thread=False,
+     opt={"permission": "meeting.view"})
+def bench_guarded_page(meeting_id: int) -> Template:
+    return Template("bench/page.html", context={"rows": ROWS, "heading": "翠竹园小区议事记录"})
+
+
 @hookimpl
 def yishi_routes() -> list:
-    return [bench_page]
+    return [bench_page, bench_guarded_page]
 
 
 @hookimpl

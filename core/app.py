@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
             HTTPException: _http_error,
             MissingFontError: _font_error,
             UnicodeDecodeError: _bad_encoding,
+            Exception: _server_error,
         },
         debug=settings.debug,
     )
@@ -180,6 +181,16 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
         return Response(detail, status_code=status, media_type="text/plain")
     return Template("error.html", context={"title": title, "detail": detail, "status": status},
                     status_code=status)
+
+
+def _server_error(request: Request, exc: Exception) -> Response[Any]:
+    """Anything unexpected: logged with its traceback, and a page in Chinese instead of raw JSON."""
+    logging.getLogger("yishi").exception("unhandled error on %s %s", request.method, request.url.path)
+    detail = _("服务器出错，请稍后再试。如果一再出现，请联系管理员。")
+    if request.headers.get("hx-request") == "true":
+        return Response(detail, status_code=500, media_type="text/plain")
+    return Template("error.html", context={"title": _("服务器出错"), "detail": detail, "status": 500},
+                    status_code=500)
 
 
 def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response[Any]:

@@ -37,7 +37,7 @@ def is_htmx(request: Request) -> bool:
 
 
 async def form_of(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings (the first value of each field)."""
+    """The submitted form as plain strings (one value per field; files are ignored)."""
     form = await request.form()
     return {k: v if isinstance(v, str) else "" for k, v in form.items()}
 

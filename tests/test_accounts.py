@@ -214,3 +214,17 @@ def test_user_add_command(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["user", "add", "second", "--name", "第二", "--password-stdin"]) == 2
     assert "密码至少需要 8 个字符" in capsys.readouterr().err
+
+
+async def test_practice_roles_follow_their_councils_meetings(client: httpx.AsyncClient) -> None:
+    """三方联席会议's own roles (物业代表 …) are granted viewing through the practice's hook."""
+    from core.org.tables import CouncilMember
+
+    meeting = await make_meeting(1)
+    seat = await CouncilMember.select(CouncilMember.person).where(
+        (CouncilMember.council == meeting.council) & (CouncilMember.role == "property_rep")).first()
+    await make_user("wuht", "吴海涛", person=seat["person"])
+    await login(client, "wuht")
+    assert (await client.get(f"/meetings/{meeting.id}")).status_code == 200
+    r = await client.post(f"/meetings/{meeting.id}/open", headers=HX)
+    assert r.status_code == 403  # viewing, not running

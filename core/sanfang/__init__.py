@@ -47,6 +47,12 @@ def yishi_practices() -> list[Practice]:
 
 
 @hookimpl
+def yishi_permissions() -> dict[str, tuple[str, ...]]:
+    """The parties' representatives follow their council's meetings and topics, as members do."""
+    return {role.id: ("meeting.view", "topic.view") for role in PRACTICE.roles}
+
+
+@hookimpl
 async def yishi_demo_data(settings: Any) -> None:
     from core.sanfang.demo import seed
 
