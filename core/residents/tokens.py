@@ -40,9 +40,13 @@ def _mac(secret: str, message: str, length: int = MAC_LENGTH) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")[:length]
 
 
-def make_token(secret: str, entry_id: int, generation: int) -> str:
-    """The personal token of a roster entry at a generation."""
-    return f"{entry_id}.{generation}.{_mac(secret, f'yishi-resident:{entry_id}:{generation}')}"
+def make_token(secret: str, entry_id: int, generation: int, purpose: str = "yishi-resident") -> str:
+    """The personal token of a roster entry (or, with another ``purpose``, of any row) at a generation.
+
+    The purpose is part of the signed message, so a token made for one kind of link never opens
+    another kind (a resident's token is no department's token).
+    """
+    return f"{entry_id}.{generation}.{_mac(secret, f'{purpose}:{entry_id}:{generation}')}"
 
 
 def _digits(text: str, max_digits: int) -> int | None:
@@ -53,7 +57,7 @@ def _digits(text: str, max_digits: int) -> int | None:
     return int(text)
 
 
-def parse_token(secret: str, token: str) -> TokenClaim | None:
+def parse_token(secret: str, token: str, purpose: str = "yishi-resident") -> TokenClaim | None:
     """The claim of a token this deployment issued, or None for anything malformed or forged.
 
     The mac is compared in constant time; the caller still checks that the entry exists, is not
@@ -71,7 +75,7 @@ def parse_token(secret: str, token: str) -> TokenClaim | None:
         return None
     if len(mac) != MAC_LENGTH or not set(mac) <= _B64URL:
         return None
-    expected = _mac(secret, f"yishi-resident:{entry_id}:{generation}")
+    expected = _mac(secret, f"{purpose}:{entry_id}:{generation}")
     if not hmac.compare_digest(expected.encode("ascii"), mac.encode("ascii")):
         return None
     return TokenClaim(entry_id, generation)
