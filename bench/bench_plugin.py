@@ -47,9 +47,16 @@ def bench_guarded_page(meeting_id: int) -> Template:
     return Template("bench/page.html", context={"rows": ROWS, "heading": "翠竹园小区议事记录"})
 
 
+# The like-for-like reference for bench_guarded_page: the same path shape (an int parameter to
+# parse), but public, so the difference between the two is the permission check alone.
+@get("/open/{meeting_id:int}/page", name="bench_open_page", sync_to_thread=False, opt={"permission": "public"})
+def bench_open_page(meeting_id: int) -> Template:
+    return Template("bench/page.html", context={"rows": ROWS, "heading": "翠竹园小区议事记录"})
+
+
 @hookimpl
 def yishi_routes() -> list:
-    return [bench_page, bench_guarded_page]
+    return [bench_page, bench_open_page, bench_guarded_page]
 
 
 @hookimpl

@@ -42,6 +42,7 @@ BARE = "/p/bench/page"
 ENDPOINTS = [
     ("/healthz", "plain endpoint (ceiling)", "ok"),
     (BARE, "bare ~5 KB Jinja page", "<table"),
+    ("/p/bench/open/2/page", "the same page, public, with the same path parameter", "<table"),
     ("/p/bench/meeting/2/page", "the same page behind the permission check (meeting.view)", "<table"),
     ("/meetings/2", "meeting console, draft, 5 items", "state-draft"),
     ("/meetings/1", "meeting console, closed, 3 items", "state-closed"),
