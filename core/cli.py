@@ -65,9 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("migrate", cmd_migrate, "run pending database migrations of core and every plugin")
 
-    plugin = sub.add_parser("plugin", help="plugins: list").add_subparsers(metavar="ACTION")
+    plugin = sub.add_parser("plugin", help="plugins: list, check").add_subparsers(metavar="ACTION")
     command("list", cmd_plugin_list, "show installed plugins and whether they are enabled",
             parent=plugin)
+    p = command("check", cmd_plugin_check, "validate plugins and their form/workflow specs (TOML)", parent=plugin)
+    p.add_argument("path", nargs="?", help="a spec file or a plugin folder; default: this deployment")
 
     command("doctor", cmd_doctor, "check fonts, PDF libraries, the database and plugins")
 
@@ -196,6 +198,24 @@ def cmd_plugin_list(args: argparse.Namespace) -> int:
         print(f"议事实践 practice: {practice.id} — {practice.name} (插件 {practice.plugin})")
     for warning in plugins.warnings:
         print(f"警告 / warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_plugin_check(args: argparse.Namespace) -> int:
+    from core.lowcode.check import check_installed, check_path
+    from core.plugins import load_plugins
+
+    if args.path:
+        problems = list(check_path(Path(args.path)))
+    else:
+        plugins = load_plugins(Settings.from_env().plugin_registry)  # raises, naming the plugin
+        problems = [("plugin_registry.toml", w) for w in plugins.warnings] + list(check_installed())
+    for _file, problem in problems:
+        print(problem)
+    if problems:
+        print(f"发现 {len(problems)} 个问题 / {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("全部有效 / all specs are valid")
     return 0
 
 
