@@ -42,6 +42,27 @@ async def form_of(request: Request) -> dict[str, str]:
     return {k: v if isinstance(v, str) else "" for k, v in form.items()}
 
 
+async def form_with_files(request: Request) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """A posted form (urlencoded or multipart) as ``core.lowcode.forms.validate`` takes it: every
+    value of every name, and the uploaded files by name (an empty file input is no file)."""
+    from litestar.datastructures import UploadFile
+
+    from core.lowcode.forms import Upload
+
+    form = await request.form()
+    data: dict[str, list[str]] = {}
+    files: dict[str, list[Upload]] = {}
+    for key in form:
+        for value in form.getall(key):
+            if isinstance(value, str):
+                data.setdefault(key, []).append(value)
+            elif isinstance(value, UploadFile):
+                content = await value.read()
+                if value.filename or content:
+                    files.setdefault(key, []).append(Upload(value.filename or "", value.content_type or "", content))
+    return data, files
+
+
 def page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any],
                      status_code: int = 200) -> Template:
     """HTMX gets the fragment to swap in; a plain request gets the whole page."""

@@ -170,14 +170,11 @@ async def council_identity(council_id: Any) -> int | None:
 
 async def council_unit_ancestors(council_id: int) -> frozenset[int]:
     """The council's unit and every unit above it."""
-    from core.meetings.tables import Meeting
+    from core.org.tables import Council
+    from core.org.tree import unit_ancestors
 
-    rows = await Meeting.raw(
-        "WITH RECURSIVE up(id, parent) AS ("
-        " SELECT u.id, u.parent FROM yishi_unit u JOIN yishi_council c ON c.unit = u.id WHERE c.id = {}"
-        " UNION ALL SELECT u.id, u.parent FROM yishi_unit u JOIN up ON u.id = up.parent)"
-        " SELECT id FROM up", council_id)
-    return frozenset(r["id"] for r in rows)
+    council = await Council.select(Council.unit).where(Council.id == council_id).first()
+    return frozenset(await unit_ancestors(council["unit"])) if council else frozenset()
 
 
 CORE_RESOLVERS: dict[str, CouncilResolver] = {

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.i18n import _
-from core.lowcode.specs import Problems, parse_spec, read_spec
+from core.lowcode.specs import Problems, check_version, parse_spec, read_spec
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -340,12 +340,8 @@ class _FormLoader:
                      f"malformed id {form_id!r}: lowercase letters, digits and underscores, starting with a "
                      f"letter, parts separated by dots, e.g. \"wuchang.jiaobandan\" (at most {MAX_ID_LENGTH})")
 
+        check_version(self.add, data, top("version"))
         version = data.get("version")
-        if version is None:
-            self.add("version", None, "缺少版本号 version，如 version = 1", "missing version, e.g. version = 1")
-        elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            self.add("version", top("version"), f"版本号必须是正整数（1、2、3 …），现为 {version!r}",
-                     f"version must be a positive integer (1, 2, 3 …), got {version!r}")
 
         title = data.get("title")
         if title is None:

@@ -213,3 +213,13 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.items:
             raise SpecError(self.items)
+
+
+def check_version(add: Any, data: dict[str, Any], line: int | None) -> None:
+    """The ``version`` every spec carries: a positive integer (``add`` is a Problems-style adder)."""
+    version = data.get("version")
+    if version is None:
+        add("version", None, "缺少版本号 version，如 version = 1", "missing version, e.g. version = 1")
+    elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        add("version", line, f"版本号必须是正整数（1、2、3 …），现为 {version!r}",
+            f"version must be a positive integer (1, 2, 3 …), got {version!r}")

@@ -31,7 +31,7 @@ from typing import Any
 
 from core.errors import YishiError
 from core.i18n import _
-from core.lowcode.specs import Problems, decode_spec, parse_spec, read_spec
+from core.lowcode.specs import Problems, check_version, decode_spec, parse_spec, read_spec
 
 WORKFLOW_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -228,12 +228,8 @@ class _WorkflowLoader:
                      f"malformed id {workflow_id!r}: lowercase letters, digits and underscores, starting with "
                      f"a letter, parts separated by dots, e.g. \"wuchang.issue\" (at most {MAX_ID_LENGTH})")
 
+        check_version(self.add, data, top("version"))
         version = data.get("version")
-        if version is None:
-            self.add("version", None, "缺少版本号 version，如 version = 1", "missing version, e.g. version = 1")
-        elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            self.add("version", top("version"), f"版本号必须是正整数（1、2、3 …），现为 {version!r}",
-                     f"version must be a positive integer (1, 2, 3 …), got {version!r}")
 
         label = data.get("label", "")
         if not isinstance(label, str) or len(label) > MAX_LABEL * 2:

@@ -19,6 +19,7 @@ from core import audit, db
 from core.i18n import _
 from core.meetings.tables import AgendaItem, Meeting
 from core.org.tables import Council, Unit
+from core.org.tree import unit_ancestors
 from core.residents.tables import RosterEntry
 from core.residents.tokens import TokenClaim, parse_token
 
@@ -53,16 +54,6 @@ async def subtree_units(unit_id: int) -> list[dict[str, Any]]:
         " SELECT u.id, u.name, u.kind, down.depth FROM down JOIN yishi_unit u ON u.id = down.id"
         " ORDER BY down.depth, u.id", unit_id)
     return [{"id": r["id"], "name": r["name"], "kind": r["kind"]} for r in rows]
-
-
-async def unit_ancestors(unit_id: int) -> list[int]:
-    """The unit and every unit above it, nearest first."""
-    rows = await Unit.raw(
-        "WITH RECURSIVE up(id, parent, depth) AS ("
-        " SELECT id, parent, 0 FROM yishi_unit WHERE id = {}"
-        " UNION ALL SELECT u.id, u.parent, up.depth + 1 FROM yishi_unit u JOIN up ON u.id = up.parent)"
-        " SELECT id FROM up ORDER BY depth", unit_id)
-    return [r["id"] for r in rows]
 
 
 async def council_row(council_id: int) -> dict[str, Any] | None:

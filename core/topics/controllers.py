@@ -15,14 +15,13 @@ import secrets
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 
 from core.accounts.permissions import PUBLIC, current_user
 from core.i18n import _
-from core.lowcode.forms import KIND_MIME, Upload, validate
+from core.lowcode.forms import KIND_MIME, validate
 from core.lowcode.registry import shared_form
 from core.lowcode.workflow import TransitionRefused
 from core.lowcode.workflows import shared_workflows
@@ -32,7 +31,7 @@ from core.residents.identity import mask_name
 from core.topics import flow, services
 from core.topics.storage import upload_path
 from core.topics.tables import StoredFile
-from core.web import is_htmx, page_or_fragment, see_other, settings_of
+from core.web import form_with_files, is_htmx, page_or_fragment, see_other, settings_of
 
 NONCE_FIELD = "_nonce"
 MAX_NONCE = 64
@@ -48,22 +47,6 @@ def _valid_sha(sha256: str) -> bool:
 
 def _new_nonce() -> str:
     return secrets.token_urlsafe(24)
-
-
-async def _multipart(request: Request) -> tuple[dict[str, list[str]], dict[str, list[Upload]]]:
-    """The posted form as ``validate`` wants it: strings by name, and files by name."""
-    form = await request.form()
-    data: dict[str, list[str]] = {}
-    files: dict[str, list[Upload]] = {}
-    for key in form:
-        for value in form.getall(key):
-            if isinstance(value, str):
-                data.setdefault(key, []).append(value)
-            elif isinstance(value, UploadFile):
-                content = await value.read()
-                if value.filename or content:
-                    files.setdefault(key, []).append(Upload(value.filename or "", value.content_type or "", content))
-    return data, files
 
 
 async def _serve(request: Request, sha256: str) -> File:
@@ -107,7 +90,7 @@ class ResidentTopicController(Controller):
         if isinstance(gate, Template):
             return gate
         entry, councils = gate
-        data, files = await _multipart(request)
+        data, files = await form_with_files(request)
         nonce = (data.get(NONCE_FIELD) or [""])[0][:MAX_NONCE]
         raw_council = (data.get("council") or [""])[0]
         council_ids = [c["id"] for c in councils]

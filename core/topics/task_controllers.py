@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from core.accounts.permissions import PUBLIC, current_user
 from core.i18n import _
-from core.lowcode.forms import Choices, Result, Upload, validate
+from core.lowcode.forms import Choices, Result, validate
 from core.lowcode.registry import shared_form
 from core.lowcode.workflow import TransitionRefused
 from core.ratelimit import RateLimiter
@@ -31,7 +30,7 @@ from core.residents.tokens import verified_cookie_name, verified_cookie_valid
 from core.topics import tasks
 from core.topics.storage import upload_path
 from core.topics.unit_tokens import make_unit_token
-from core.web import plugins_of, see_other, settings_of
+from core.web import form_with_files, plugins_of, see_other, settings_of
 
 MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
          "heic": "image/heic", "pdf": "application/pdf"}
@@ -47,21 +46,6 @@ async def _council(council_id: int) -> dict[str, Any]:
     if council is None:
         raise NotFoundException(_("没有这个议事机构。"))
     return council
-
-
-async def submitted(request: Request) -> tuple[dict[str, list[str]], dict[str, list[Upload]]]:
-    """A posted form (urlencoded or multipart) as validate() takes it: every value of every name."""
-    form = await request.form()
-    data: dict[str, list[str]] = {}
-    files: dict[str, list[Upload]] = {}
-    for key in form:
-        for value in form.getall(key):
-            if isinstance(value, str):
-                data.setdefault(key, []).append(value)
-            elif isinstance(value, UploadFile):
-                files.setdefault(key, []).append(
-                    Upload(value.filename or "", value.content_type or "", await value.read()))
-    return data, files
 
 
 def _file_response(data_dir: Any, stored: dict[str, Any]) -> Response[bytes]:
@@ -157,7 +141,7 @@ class CouncilTaskController(Controller):
 
     async def _assign(self, request: Request, council_id: int, topic_id: int, move: bool) -> Template | Redirect:
         await self._topic(council_id, topic_id)
-        data, files = await submitted(request)
+        data, files = await form_with_files(request)
         departments = await tasks.list_departments(council_id)
         result = validate(shared_form("jiaobandan"), data, files, _department_choices(departments))
         if result.ok:
@@ -346,7 +330,7 @@ class UnitController(Controller):
         if isinstance(found, Template):
             return found
         department, task = found
-        data, files = await submitted(request)
+        data, files = await form_with_files(request)
         result: Result = validate(shared_form("banli_fankui"), data, files)
         if result.ok:
             try:
@@ -435,7 +419,7 @@ class RatingController(Controller):
         if not isinstance(opened, tuple):
             return opened
         entry, topic = opened
-        data, files = await submitted(request)
+        data, files = await form_with_files(request)
         result = validate(shared_form("manyidu"), data, files)
         if result.ok and topic["state"] != "done":
             result.errors["form"] = _("议题当前状态为“{state}”，现在不能评价。").format(
