@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +29,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 from core.errors import DatabaseError
+
+logger = logging.getLogger(__name__)
 
 CORE_APPS = ["core.piccolo_app", "core.accounts.piccolo_app", "core.residents.piccolo_app",
              "core.topics.piccolo_app"]
@@ -193,13 +199,18 @@ async def disconnect(engine: Engine) -> None:
     await engine.close_connection_pool()
 
 
-def atomic() -> Any:
+_after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("yishi_after_commit", default=None)
+
+
+@asynccontextmanager
+async def atomic() -> AsyncIterator[None]:
     """A write transaction on the current engine: every change and its audit event commit together.
 
     On SQLite it is ``BEGIN IMMEDIATE``, taking the write lock at the start so two writers queue
     instead of failing half-way; on PostgreSQL a normal transaction (rows that must be serialised,
     such as the head of the audit chain, are locked with ``SELECT … FOR UPDATE``). Nested calls
-    join the outer transaction.
+    join the outer transaction. Callbacks given to :func:`after_commit` run once the outermost
+    transaction has committed, and never when it rolls back.
 
         async with db.atomic():
             await Meeting.update(...)
@@ -211,8 +222,34 @@ def atomic() -> Any:
     if isinstance(engine, SQLiteEngine):
         from piccolo.engine.sqlite import TransactionType
 
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+        transaction = engine.transaction(transaction_type=TransactionType.immediate)
+    else:
+        transaction = engine.transaction()
+    outermost = _after_commit.get() is None
+    token = _after_commit.set([]) if outermost else None
+    try:
+        async with transaction:
+            yield
+        callbacks = (_after_commit.get() or []) if outermost else []
+    finally:
+        if token is not None:
+            _after_commit.reset(token)
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:  # the change is committed: a listener's failure must not undo the answer
+            logger.exception("after-commit callback failed")
+
+
+def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the current :func:`atomic` block commits (live updates, plugin hooks).
+
+    Outside a transaction nothing is pending, so it is a programming error to call this there.
+    """
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit() must be called inside db.atomic()")
+    pending.append(callback)
 
 
 def for_update(query: Any) -> Any:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from litestar import Request
     from litestar.types import ControllerRouterHandler
 
+    from core.events import TransitionEvent
     from core.practices import Practice
     from core.residents.identity import IdentityCheck
 
@@ -124,6 +125,50 @@ def yishi_identity_checks() -> Sequence[IdentityCheck]:
     ``"phone_last4"``. The first plugin to declare an id keeps it (core's load first). ``verify``
     gets the roster row as a dict and what the resident typed; it must not do I/O — wrong answers
     are rate-limited by the core.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Low-code specs: forms and workflows
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def yishi_forms() -> Sequence[Path]:
+    """Ship form specs (TOML, docs/lowcode.md) with the plugin.
+
+    Called once when the plugins load. Return files or folders (every ``*.toml`` under a folder is
+    read). Form ids share one namespace with core's shared forms and every other plugin's: start
+    them with the plugin id (``jiexiang_tishi``). A bad spec or a reused id refuses the plugin with
+    the file, key and line of each problem. The plugin's pages get a spec with
+    ``request.app.state.plugins.specs.form(id)``; a practice names its resident intake form with
+    ``Practice(intake_form="…")``. ``yishi plugin check`` validates them.
+    """
+
+
+@hookspec
+def yishi_workflows() -> Sequence[Path]:
+    """Ship workflow specs (TOML, docs/lowcode-workflows.md) with the plugin.
+
+    Called once when the plugins load, after every plugin's forms, so a workflow may name the
+    plugin's own forms, core's shared forms and core's guards. Same rules as ``yishi_forms`` for
+    paths and ids. A practice makes its topics follow one with ``Practice(topic_workflow="…")``;
+    such a workflow must keep every state and transition of core's ``topic`` workflow and may add
+    its own (a 巷导 pre-review, a 公示期) — added transitions appear as buttons on the council's
+    topic page.
+    """
+
+
+@hookspec
+def yishi_on_transition(event: TransitionEvent) -> Any:
+    """Hear about every step a topic, task or meeting takes through its workflow.
+
+    Called after the step has committed, for every plugin in load order, with a
+    :class:`core.events.TransitionEvent` (kind, entity id, council id, workflow, transition — None
+    for the chair's override — source and target states, the target's ``on_enter`` events, reason
+    and actor). A retried request that changed nothing calls nothing. May return an awaitable; the
+    core awaits it. An exception is logged and does not reach the person who acted: the step stands.
+    Use it to send notices, update a plugin's own tables or count statistics.
     """
 
 

@@ -31,6 +31,9 @@ from packaging.version import InvalidVersion, Version
 import core
 from core import hookspecs
 from core.errors import ConfigError, PluginError
+from core.lowcode import catalogue
+from core.lowcode.catalogue import SpecCatalogue
+from core.lowcode.specs import SpecError
 from core.plugin_meta import PLUGIN_ID, PluginMeta
 from core.practices import Practice
 
@@ -67,6 +70,8 @@ class PluginSystem:
     plugin_settings: dict[str, dict[str, Any]]
     records: list[PluginRecord]
     warnings: list[str] = field(default_factory=list)
+    specs: SpecCatalogue = field(default_factory=catalogue.core_catalogue)
+    """Every form and workflow: core's shared ones and those the plugins ship."""
 
     @property
     def hook(self) -> Any:
@@ -303,10 +308,11 @@ def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType]
     # 4. a misspelt hook name fails loudly, naming the plugin
     _check_pending(pm, registry.on_error, warnings, metas, records)
 
-    practices = _collect_practices(pm, metas, records, fail)
+    specs = _collect_specs(pm, metas, records, fail)
+    practices = _collect_practices(pm, metas, records, fail, specs)
     plugin_settings = {pid: registry.settings.get(pid, {}) for pid in metas}
     return PluginSystem(pm=pm, metas=metas, practices=practices, plugin_settings=plugin_settings,
-                        records=records, warnings=warnings)
+                        records=records, warnings=warnings, specs=specs)
 
 
 def _check_pending(pm: pluggy.PluginManager, on_error: str, warnings: list[str],
@@ -338,12 +344,42 @@ def _in_load_order(impls: list[Any], metas: dict[str, PluginMeta]) -> list[Any]:
     return sorted(impls, key=lambda impl: order.get(impl.plugin_name, len(order)))
 
 
+def _drop(pm: pluggy.PluginManager, metas: dict[str, PluginMeta], record: PluginRecord) -> None:
+    """Leave a refused plugin out whole (``on_error = "skip"``)."""
+    pm.unregister(name=record.id)
+    metas.pop(record.id, None)
+    record.loaded = False
+
+
+def _collect_specs(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
+                   records: list[PluginRecord], fail: Any) -> SpecCatalogue:
+    """Core's shared specs plus each plugin's ``yishi_forms`` / ``yishi_workflows``, in load order.
+
+    A plugin with a bad spec (or one reusing an id) is refused with every problem named — file, key,
+    line — or with ``on_error = "skip"`` left out whole.
+    """
+    specs = catalogue.core_catalogue()
+    form_impls = {i.plugin_name: i for i in pm.hook.yishi_forms.get_hookimpls()}
+    workflow_impls = {i.plugin_name: i for i in pm.hook.yishi_workflows.get_hookimpls()}
+    for plugin_id in [p for p in metas if p in form_impls or p in workflow_impls]:
+        record = next(r for r in records if r.id == plugin_id)
+        try:
+            forms = form_impls[plugin_id].function() if plugin_id in form_impls else ()
+            workflows = workflow_impls[plugin_id].function() if plugin_id in workflow_impls else ()
+            specs = catalogue.collect(specs, plugin_id, forms or (), workflows or ())
+        except SpecError as exc:
+            fail(f"插件 {plugin_id}: 表单或流程有误 / bad form or workflow spec:\n{exc}", record)
+            _drop(pm, metas, record)
+    return specs
+
+
 def _collect_practices(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
-                       records: list[PluginRecord], fail: Any) -> dict[str, Practice]:
+                       records: list[PluginRecord], fail: Any, specs: SpecCatalogue) -> dict[str, Practice]:
     """Every plugin's practices, in load order: on a clash the plugin loaded first keeps the id.
 
-    A plugin with a bad practice is refused, or with ``on_error = "skip"`` left out whole
-    (unregistered, none of its practices kept).
+    A practice's intake form and topic workflow must exist and fit core's pages
+    (:func:`core.lowcode.catalogue.practice_problems`). A plugin with a bad practice is refused, or
+    with ``on_error = "skip"`` left out whole (unregistered, none of its practices kept).
     """
     practices: dict[str, Practice] = {}
     for impl in _in_load_order(pm.hook.yishi_practices.get_hookimpls(), metas):
@@ -364,12 +400,14 @@ def _collect_practices(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
                 problem = (f"插件 {owner}: 议事实践 id {practice.id!r} 声明了两次 / declares the same "
                            "practice id twice")
                 break
+            fitting = catalogue.practice_problems(specs, practice)
+            if fitting:
+                problem = f"插件 {owner}: " + "; ".join(fitting)
+                break
             mine[practice.id] = Practice(**{**practice.__dict__, "plugin": owner})
         if problem:
             fail(problem, record)  # raises unless on_error = "skip"
-            pm.unregister(name=owner)
-            metas.pop(owner, None)
-            record.loaded = False
+            _drop(pm, metas, record)
             continue
         practices.update(mine)
     return practices

@@ -34,6 +34,12 @@ class Practice:
     identity_check: the id of the identity check (``yishi_identity_checks``) a resident of a council
         of this practice answers before their personal page shows anything personal, e.g.
         "phone_last4"; empty: none.
+    intake_form: the id of the form a resident fills in to raise an issue (提事); core's shared
+        ``tishi`` unless the plugin ships its own (``yishi_forms``). It must have a ``title`` field;
+        ``details``, ``category`` and ``photos`` are shown when it has them.
+    topic_workflow: the id of the workflow a topic of this practice follows; core's ``topic``
+        unless the plugin ships its own (``yishi_workflows``), which must keep every state and
+        transition of core's and may add its own (e.g. a 巷导 pre-review step).
     plugin: filled in by the core with the id of the plugin that declared it.
     """
 
@@ -43,6 +49,8 @@ class Practice:
     meeting_kinds: tuple[str, ...] = ("议事会",)
     roles: tuple[Role, ...] = field(default_factory=tuple)
     identity_check: str = ""
+    intake_form: str = "tishi"
+    topic_workflow: str = "topic"
     plugin: str = ""
 
     @property

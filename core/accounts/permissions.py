@@ -36,8 +36,8 @@ STAFF_ROLE = "staff"
 
 #: Core's grants, registered through the yishi_permissions hook by core.builtin.
 CORE_GRANTS: dict[str, tuple[str, ...]] = {
-    "chair": ("meeting.view", "meeting.run", "roster.manage", "topic.view", "topic.triage", "topic.override",
-              "task.assign", "department.manage"),
+    "chair": ("meeting.view", "meeting.run", "meeting.override", "roster.manage", "topic.view", "topic.triage",
+              "topic.override", "task.assign", "department.manage"),
     "recorder": ("meeting.view", "meeting.run", "roster.manage", "topic.view", "topic.triage",
                  "department.manage"),
     "member": ("meeting.view", "topic.view"),
@@ -181,3 +181,11 @@ CORE_RESOLVERS: dict[str, CouncilResolver] = {
     "council_id": council_identity,
     "meeting_id": meeting_council,
 }
+
+
+def council_roles(user: Any, council_id: int) -> set[str]:
+    """The council roles a logged-in user acts with in workflows; an admin acts as the chair."""
+    roles = set(user.roles.get(council_id, frozenset())) if user else set()
+    if user is not None and user.is_admin:
+        roles.add("chair")
+    return roles

@@ -29,6 +29,7 @@ CORE_GUARDS: dict[str, str] = {
     "has_responsible_unit": N_("已指定责任单位"),
     "all_tasks_done": N_("所有任务已办结"),
     "unsatisfied": N_("评价为不满意"),
+    "has_agenda": N_("议程中至少有一个议题"),
 }
 """Guard name → what it checks, as people read it (a msgid: translate with :func:`core_guard_labels`)."""
 

@@ -19,19 +19,17 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 
-from core.accounts.permissions import PUBLIC, current_user
+from core.accounts.permissions import PUBLIC, council_roles, current_user
 from core.i18n import _
-from core.lowcode.forms import KIND_MIME, validate
-from core.lowcode.registry import shared_form
-from core.lowcode.workflow import TransitionRefused
-from core.lowcode.workflows import shared_workflows
+from core.lowcode.forms import KIND_MIME, FormSpec, validate
+from core.lowcode.workflow import TransitionRefused, WorkflowSpec
 from core.org.tables import Council
 from core.residents.controllers import MAX_ID, PRIVATE, resident_gate
 from core.residents.identity import mask_name
 from core.topics import flow, services
 from core.topics.storage import upload_path
 from core.topics.tables import StoredFile
-from core.web import form_with_files, is_htmx, page_or_fragment, see_other, settings_of
+from core.web import form_with_files, is_htmx, page_or_fragment, parse_id, plugins_of, see_other, settings_of
 
 NONCE_FIELD = "_nonce"
 MAX_NONCE = 64
@@ -47,6 +45,20 @@ def _valid_sha(sha256: str) -> bool:
 
 def _new_nonce() -> str:
     return secrets.token_urlsafe(24)
+
+
+def intake_form(request: Request, practice_id: str | None) -> FormSpec:
+    """The 居民提事表 of a council's practice (core's ``tishi`` unless the practice ships its own)."""
+    plugins = plugins_of(request)
+    practice = plugins.practice(practice_id or "")
+    return plugins.specs.form(practice.intake_form if practice else "tishi")
+
+
+def topic_workflow(request: Request, practice_id: str | None) -> WorkflowSpec:
+    """The workflow topics of a council's practice follow (core's ``topic`` unless it ships its own)."""
+    plugins = plugins_of(request)
+    practice = plugins.practice(practice_id or "")
+    return plugins.specs.workflow(practice.topic_workflow if practice else "topic")
 
 
 async def _serve(request: Request, sha256: str) -> File:
@@ -68,13 +80,15 @@ class ResidentTopicController(Controller):
     path = "/r/{token:str}"
     opt = {"permission": PUBLIC}  # noqa: RUF012 — the token is the credential
 
-    def _form_page(self, token: str, councils: list[dict[str, Any]], *, values: dict[str, Any] | None = None,
-                   errors: dict[str, str] | None = None, nonce: str = "", council_id: int | None = None,
-                   status_code: int = 200) -> Template:
+    def _form_page(self, request: Request, token: str, councils: list[dict[str, Any]], *,
+                   values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, nonce: str = "",
+                   council_id: int | None = None, status_code: int = 200) -> Template:
+        council_id = council_id if council_id is not None else (councils[0]["id"] if councils else None)
+        council = next((c for c in councils if c["id"] == council_id), None)
         return Template("topics/tishi.html", status_code=status_code, headers=PRIVATE, context={
-            "token": token, "spec": shared_form("tishi"), "councils": councils, "values": values or {},
-            "errors": errors or {}, "nonce": nonce or _new_nonce(),
-            "council_id": council_id if council_id is not None else (councils[0]["id"] if councils else None)})
+            "token": token, "spec": intake_form(request, council["practice"] if council else None),
+            "councils": councils, "values": values or {}, "errors": errors or {}, "nonce": nonce or _new_nonce(),
+            "council_id": council_id})
 
     @get("/tishi", name="resident_tishi")
     async def tishi_form(self, request: Request, token: FromPath[str]) -> Template:
@@ -82,7 +96,9 @@ class ResidentTopicController(Controller):
         if isinstance(gate, Template):
             return gate
         _entry, councils = gate
-        return self._form_page(token, councils)
+        chosen = parse_id(request.query_params.get("council"))
+        return self._form_page(request, token, councils, council_id=chosen if chosen in
+                               [c["id"] for c in councils] else None)
 
     @post("/tishi", name="resident_tishi_submit")
     async def tishi_submit(self, request: Request, token: FromPath[str]) -> Template | Redirect:
@@ -97,7 +113,8 @@ class ResidentTopicController(Controller):
         council_id = int(raw_council) if raw_council.isascii() and raw_council.isdigit() else None
         if len(councils) == 1:
             council_id = councils[0]["id"]
-        spec = shared_form("tishi")
+        council = next((c for c in councils if c["id"] == council_id), councils[0] if councils else None)
+        spec = intake_form(request, council["practice"] if council else None)
         result = validate(spec, data, files)
         errors = dict(result.errors)
         if council_id not in council_ids:
@@ -105,7 +122,7 @@ class ResidentTopicController(Controller):
         if not nonce:
             nonce = _new_nonce()
         if errors:
-            return self._form_page(token, councils, values=data, errors=errors, nonce=nonce,
+            return self._form_page(request, token, councils, values=data, errors=errors, nonce=nonce,
                                    council_id=council_id, status_code=422)
         assert council_id is not None
         topic_id = await services.raise_topic(settings_of(request).data_dir, council_id, entry, result, nonce)
@@ -163,10 +180,11 @@ class CouncilTopicController(Controller):
     async def _context(self, request: Request, council_id: int, **extra: Any) -> dict[str, Any]:
         council = await _council(council_id)
         user = await current_user(request)
-        roles = services.roles_for(user, council_id)
-        view = await services.triage_view(council_id, roles)
-        return {"council": council, **view, "states": services.topic_state_labels(),
-                "labels": services.transition_labels(), "state_ids": list(shared_workflows()["topic"].states),
+        roles = council_roles(user, council_id)
+        spec = topic_workflow(request, council["practice"])
+        view = await services.triage_view(council_id, roles, spec)
+        return {"council": council, **view, "states": services.state_labels_of(spec),
+                "labels": services.transition_labels(), "state_ids": list(spec.states),
                 "error": "", "error_topic": None, "values": {}, **extra}
 
     async def _answer(self, request: Request, council_id: int, topic_id: int, *, error: str = "",
@@ -186,7 +204,7 @@ class CouncilTopicController(Controller):
 
     @post("/topics/{topic_id:int}/act", name="council_topic_act", opt={"permission": "topic.triage"})
     async def act(self, request: Request, council_id: FromPath[int], topic_id: FromPath[int]) -> Template | Redirect:
-        await _council(council_id)
+        council = await _council(council_id)
         if not _real(topic_id) or await services.council_topic(council_id, topic_id) is None:
             raise NotFoundException(_("没有找到这个议题。"))
         form = await request.form()
@@ -194,9 +212,10 @@ class CouncilTopicController(Controller):
         user = await current_user(request)
         try:
             await services.act(council_id, topic_id, values.get("transition", ""),
-                               seen_state=values.get("state", ""), roles=services.roles_for(user, council_id),
+                               seen_state=values.get("state", ""), roles=council_roles(user, council_id),
                                actor=user.actor if user else "anonymous", reason=values.get("reason", "")[:2000],
-                               merge_into=_int(values.get("merge_into")), meeting_id=_int(values.get("meeting")))
+                               merge_into=_int(values.get("merge_into")), meeting_id=_int(values.get("meeting")),
+                               spec=topic_workflow(request, council["practice"]))
         except TransitionRefused as exc:
             return await self._answer(request, council_id, topic_id, error=exc.message,
                                       status_code=422, values=values)
@@ -207,7 +226,7 @@ class CouncilTopicController(Controller):
     @post("/topics/{topic_id:int}/override", name="council_topic_override", opt={"permission": "topic.override"})
     async def override(self, request: Request, council_id: FromPath[int],
                        topic_id: FromPath[int]) -> Template | Redirect:
-        await _council(council_id)
+        council = await _council(council_id)
         if not _real(topic_id) or await services.council_topic(council_id, topic_id) is None:
             raise NotFoundException(_("没有找到这个议题。"))
         form = await request.form()
@@ -215,7 +234,8 @@ class CouncilTopicController(Controller):
         user = await current_user(request)
         try:
             await services.override(council_id, topic_id, values.get("target", ""), seen_state=values.get("state", ""),
-                                    actor=user.actor if user else "anonymous", reason=values.get("reason", "")[:2000])
+                                    actor=user.actor if user else "anonymous", reason=values.get("reason", "")[:2000],
+                                    spec=topic_workflow(request, council["practice"]))
         except TransitionRefused as exc:
             return await self._answer(request, council_id, topic_id, error=exc.message,
                                       status_code=422, values=values)

@@ -17,7 +17,7 @@ from typing import Any
 from core import audit, db
 from core.i18n import _
 from core.lowcode.forms import Result
-from core.lowcode.workflow import Transition, TransitionRefused, available
+from core.lowcode.workflow import Transition, TransitionRefused, WorkflowSpec, available
 from core.lowcode.workflows import shared_workflows
 from core.meetings.tables import AgendaItem, Meeting
 from core.residents.identity import mask_name
@@ -32,7 +32,8 @@ STATE_ORDER = ("raised", "accepted", "scheduled", "decided", "assigned", "done",
 OPEN_STATES = ("raised", "accepted", "scheduled", "decided", "assigned")
 #: Shown on the public 公示 page.
 PUBLIC_STATES = ("decided", "assigned", "done", "rated", "answered")
-#: Transitions the triage page offers as buttons (the rest belong to the task side's pages).
+#: Transitions the triage page offers as buttons (the rest belong to the task side's pages). A
+#: practice's own topic workflow may add transitions; those are offered too (see :func:`triage_ids`).
 TRIAGE_TRANSITIONS = ("accept", "merge", "decline", "schedule", "defer", "adopt", "agree", "answer",
                       "complete", "reopen")
 STALE = "状态已变，可能已被其他人处理，请刷新页面。"
@@ -175,31 +176,34 @@ async def council_topic(council_id: int, topic_id: int) -> dict[str, Any] | None
     return await Topic.select().where((Topic.id == topic_id) & (Topic.council == council_id)).first()
 
 
-def roles_for(user: Any, council_id: int) -> set[str]:
-    """The council roles a logged-in user acts with; an admin acts as the chair."""
-    roles = set(user.roles.get(council_id, frozenset())) if user else set()
-    if user is not None and user.is_admin:
-        roles.add("chair")
-    return roles
+def triage_ids(spec: WorkflowSpec) -> set[str]:
+    """The transitions the triage page offers: core's triage steps and any a practice added."""
+    core_ids = {t.id for t in shared_workflows()["topic"].transitions}
+    return set(TRIAGE_TRANSITIONS) | {t.id for t in spec.transitions if t.id not in core_ids}
 
 
-async def card_of(topic: dict[str, Any], roles: Collection[str]) -> dict[str, Any]:
+def state_labels_of(spec: WorkflowSpec) -> dict[str, str]:
+    """Every state's label: core's translated ones, the spec's own for states a practice added."""
+    return {**{s: spec.state_label(s) for s in spec.states}, **topic_state_labels()}
+
+
+async def card_of(topic: dict[str, Any], roles: Collection[str], spec: WorkflowSpec | None = None) -> dict[str, Any]:
     """A topic as the triage page shows it, with the buttons the user's roles may press now."""
-    spec = shared_workflows()["topic"]
+    spec = spec or shared_workflows()["topic"]
     guards = await flow.topic_guards(topic["id"])
-    actions: list[Transition] = [t for t in available(spec, topic["state"], roles, guards)
-                                 if t.id in TRIAGE_TRANSITIONS]
+    offered = triage_ids(spec)
+    actions: list[Transition] = [t for t in available(spec, topic["state"], roles, guards) if t.id in offered]
     return {**topic, "masked_proposer": mask_name(topic["proposer_name"]), "actions": actions,
             "photos": [], "can_override": "chair" in roles}
 
 
-async def triage_view(council_id: int, roles: Collection[str]) -> dict[str, Any]:
+async def triage_view(council_id: int, roles: Collection[str], spec: WorkflowSpec | None = None) -> dict[str, Any]:
     topics = await Topic.select(Topic.all_columns(), Topic.submission.data.as_alias("submission_data")).where(
         Topic.council == council_id).order_by(Topic.id, ascending=False)
     groups: dict[str, list[dict[str, Any]]] = {s: [] for s in STATE_ORDER}
     for topic in topics:
         data = topic.pop("submission_data")
-        card = await card_of(topic, roles)
+        card = await card_of(topic, roles, spec)
         card["photos"] = photos_of(data)
         groups.setdefault(topic["state"], []).append(card)
     open_topics = [t for t in topics if t["state"] in OPEN_STATES]
@@ -248,9 +252,13 @@ async def _lock(council_id: int, topic_id: int, seen_state: str) -> dict[str, An
 
 async def act(council_id: int, topic_id: int, transition: str, *, seen_state: str, roles: Collection[str],
               actor: str, reason: str = "", merge_into: int | None = None,
-              meeting_id: int | None = None) -> None:
-    """Take a triage step on a topic the user saw in ``seen_state``; anything else is stale."""
-    if transition not in TRIAGE_TRANSITIONS:
+              meeting_id: int | None = None, spec: WorkflowSpec | None = None) -> None:
+    """Take a triage step on a topic the user saw in ``seen_state``; anything else is stale.
+
+    ``spec`` is the council's practice's topic workflow (core's ``topic`` if None).
+    """
+    spec = spec or shared_workflows()["topic"]
+    if transition not in triage_ids(spec):
         raise TransitionRefused(_("没有这个操作，请刷新页面后再试。"), code="unknown")
     async with db.atomic():
         topic = await _lock(council_id, topic_id, seen_state)
@@ -270,7 +278,7 @@ async def act(council_id: int, topic_id: int, transition: str, *, seen_state: st
             if meeting is None:
                 raise TransitionRefused(_("这次会议已开始或不存在，请选择一次未开始的会议。"), code="form")
         step = await flow.move_topic(topic_id, transition, roles=roles, actor=actor, reason=reason,
-                                     allow_repeat=False)
+                                     allow_repeat=False, spec=spec)
         if not step.changed:
             return
         if transition == "merge":
@@ -292,9 +300,9 @@ async def act(council_id: int, topic_id: int, transition: str, *, seen_state: st
 
 
 async def override(council_id: int, topic_id: int, target: str, *, seen_state: str, actor: str,
-                   reason: str) -> None:
+                   reason: str, spec: WorkflowSpec | None = None) -> None:
     """The chair puts a topic into any state, with a reason of at least 4 characters."""
     async with db.atomic():
         await _lock(council_id, topic_id, seen_state)
-        await flow.override_topic(topic_id, target, actor=actor, reason=reason)
+        await flow.override_topic(topic_id, target, actor=actor, reason=reason, spec=spec)
 
