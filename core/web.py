@@ -33,7 +33,10 @@ def parse_id(raw: str | None) -> int | None:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """An htmx swap that wants a fragment — not htmx restoring a page from its history cache (the
+    back button after ``hx-push-url`` sends HX-History-Restore-Request and needs the whole page)."""
+    return (request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-history-restore-request") != "true")
 
 
 async def form_of(request: Request) -> dict[str, str]:

@@ -26,6 +26,7 @@ from core.meetings.tables import Meeting
 from core.org.tables import Council, CouncilMember, Unit
 from core.practices import Practice
 from core.residents import services
+from core.residents.controllers import safe_next
 from core.residents.identity import IdentityCheck, gather, mask_name, verify_phone_last4, verify_room
 from core.residents.tables import RosterEntry
 from core.residents.tokens import (
@@ -383,6 +384,72 @@ async def test_councils_above_the_entry_are_the_residents_too(client: httpx.Asyn
     await answer(client, link, "5521")
     page = (await client.get(link)).text
     assert "锦绣苑小区三方联席会议" in page and "西园小区议事会" not in page
+
+
+# -------------------------------------------------------------------------------------------------
+# After the identity check: back to where the resident was going (``next``), never elsewhere
+# -------------------------------------------------------------------------------------------------
+
+TOKEN = "17.1.AbCdEfGhIjKlMnOpQrStUv"
+
+
+@pytest.mark.parametrize("target", [f"/r/{TOKEN}", f"/r/{TOKEN}/tishi", f"/r/{TOKEN}/topics/5/rate",
+                                    f"/r/{TOKEN}/topics/5"])
+def test_next_accepts_the_residents_own_pages(target: str) -> None:
+    assert safe_next(TOKEN, target) == target
+
+
+@pytest.mark.parametrize("target", [
+    None, "", "https://evil.example/", "http://evil.example/r/" + TOKEN, "//evil.example", "///evil.example",
+    f"//evil.example/r/{TOKEN}", "/\\evil.example", f"/r/{TOKEN}\\..\\..\\evil", f"/r/{TOKEN}//evil.example",
+    f"/r/{TOKEN}/../18.1.AbCdEfGhIjKlMnOpQrStUv", f"/r/{TOKEN}/%2e%2e/x", f"/r/{TOKEN}/tishi?next=//evil.example",
+    f"/r/{TOKEN}/tishi#x", f"/r/{TOKEN}evil", f"/r/{TOKEN}x/tishi", "/r/18.1.AbCdEfGhIjKlMnOpQrStUv/tishi",
+    "/login", "javascript:alert(1)", f" /r/{TOKEN}", f"/r/{TOKEN}/tishi\n", f"/r/{TOKEN}/" + "a" * 200,
+])
+def test_next_refuses_everything_else(target: str | None) -> None:
+    assert safe_next(TOKEN, target) is None
+
+
+async def test_the_check_returns_to_the_page_asked_for(client: httpx.AsyncClient, settings: Settings) -> None:
+    _council, entries = await seed()
+    link = link_of(settings, entries["朱秀英"])
+    r = await client.get(link, params={"next": f"{link}/tishi"})  # on a phone that has not answered
+    assert r.status_code == 200 and "请先核对身份" in r.text
+    assert f'name="next" value="{link}/tishi"' in r.text
+    r = await client.post(link, data={"answer": "4460", "next": f"{link}/tishi"},
+                          headers={"x-csrftoken": client.cookies.get("yishi_csrf") or ""})
+    assert r.status_code == 303 and r.headers["location"] == f"{link}/tishi"
+    r = await client.get(r.headers["location"])
+    assert r.status_code == 200 and "请先核对身份" not in r.text
+
+
+async def test_the_check_is_no_open_redirect(client: httpx.AsyncClient, settings: Settings) -> None:
+    _council, entries = await seed()
+    link = link_of(settings, entries["朱秀英"])
+    other = link_of(settings, entries["张桂芳"])
+    bad = ["https://evil.example/", "//evil.example", "/\\evil.example", f"{link}/../..{other}", f"{other}/tishi",
+           f"{link}//evil.example", f"{link}evil", "/login"]
+    # shown on the check's page only when it is safe
+    r = await client.get(link, params={"next": f"{link}/tishi"})
+    assert f'name="next" value="{link}/tishi"' in r.text
+    for target in bad:
+        r = await client.get(link, params={"next": target})
+        form = r.text[r.text.index('<form method="post" action="' + link):]
+        form = form[:form.index("</form>")]
+        assert r.status_code == 200 and 'name="next"' not in form and "evil" not in form, target
+    # answered with a bad target: the resident's own page, not the target
+    r = await client.post(link, data={"answer": "4460", "next": "//evil.example"},
+                          headers={"x-csrftoken": client.cookies.get("yishi_csrf") or ""})
+    assert r.status_code == 303 and r.headers["location"] == link
+    # already verified: the same rule on every way through
+    for target in bad:
+        r = await client.post(link, data={"answer": "4460", "next": target},
+                              headers={"x-csrftoken": client.cookies.get("yishi_csrf") or ""})
+        assert r.status_code == 303 and r.headers["location"] == link, target
+        r = await client.get(link, params={"next": target})
+        assert r.status_code == 200 and "您好，朱*英" in r.text, target
+    r = await client.get(link, params={"next": f"{link}/tishi"})
+    assert r.status_code == 303 and r.headers["location"] == f"{link}/tishi"
 
 
 # -------------------------------------------------------------------------------------------------

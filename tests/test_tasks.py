@@ -17,6 +17,7 @@ import httpx
 from PIL import Image
 
 from core.audit import verify as audit_verify
+from core.audit.tables import AuditEvent
 from core.org.tables import Council, CouncilMember, Person
 from core.residents.tables import RosterEntry
 from core.residents.tokens import make_token
@@ -273,7 +274,10 @@ async def test_rating_satisfied(client: httpx.AsyncClient, settings: Settings) -
     assert r.status_code == 200 and "办结后才能评价" in r.text  # still "decided"
     r = await phone.post(rate, data={"rating": "满意"}, headers=csrf(phone))
     assert r.status_code == 422 and await Rating.count() == 0
+    follow = rate.removesuffix("/rate")
+    assert "评价办理结果" not in (await phone.get(follow)).text  # nothing to rate before 办结
     await _done_topic(council, topic_id, depts["安居物业服务有限公司"])
+    assert f'href="{rate}"' in (await phone.get(follow)).text  # the follow page leads to the rating
     r = await phone.get(rate)
     assert r.status_code == 200 and "总体评价" in r.text
     r = await phone.post(rate, data={"rating": "满意"}, headers=csrf(phone))
@@ -285,10 +289,12 @@ async def test_rating_satisfied(client: httpx.AsyncClient, settings: Settings) -
     stranger = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     token = make_token(settings.secret(), other.id, 1)
     r = await stranger.get(f"/r/{token}/topics/{topic_id}/rate")
-    assert r.status_code == 303 and r.headers["location"] == f"/r/{token}"
+    assert r.status_code == 200 and "请先核对身份" in r.text and "楼道杂物" not in r.text
     await stranger.get("/login")
-    await stranger.post(f"/r/{token}", data={"answer": "3721"}, headers=csrf(stranger))
-    r = await stranger.get(f"/r/{token}/topics/{topic_id}/rate")
+    r = await stranger.post(f"/r/{token}", data={"answer": "3721", "next": f"/r/{token}/topics/{topic_id}/rate"},
+                            headers=csrf(stranger))
+    assert r.status_code == 303
+    r = await stranger.get(r.headers["location"])
     assert r.status_code == 404 and "不是您提出的" in r.text
     await stranger.aclose()
     await phone.aclose()
@@ -381,3 +387,185 @@ async def test_bad_input_changes_nothing(client: httpx.AsyncClient, settings: Se
     assert r.status_code == 422 and "情况说明" in r.text
     assert await database_state() == before
     assert re.search(r"aria-invalid", r.text)
+
+
+# -------------------------------------------------------------------------------------------------
+# A returned task: the identity check leads back to the rating; 重新交办 and 撤销 by the chair
+# -------------------------------------------------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+async def test_identity_check_from_the_rating_link_returns_to_the_rating(client: httpx.AsyncClient,
+                                                                        settings: Settings) -> None:
+    council, depts, topic_id = await seed()
+    await _done_topic(council, topic_id, depts["安居物业服务有限公司"])
+    entry = await RosterEntry.objects().create(unit=council.unit, name="朱秀英", room="1502", phone_last4="4460")
+    await Topic.update({Topic.proposer_entry: entry.id}).where(Topic.id == topic_id)
+    token = make_token(settings.secret(), entry.id, 1)
+    rate = f"/r/{token}/topics/{topic_id}/rate"
+    phone = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    r = await phone.get(rate)  # the link from a message, on a phone that never answered the check
+    assert r.status_code == 200 and "请先核对身份" in r.text and "总体评价" not in r.text
+    assert f'name="next" value="{rate}"' in r.text
+    r = await phone.post(f"/r/{token}", data={"answer": "1234", "next": rate}, headers=csrf(phone))
+    assert r.status_code == 422 and f'name="next" value="{rate}"' in r.text  # kept through a wrong answer
+    r = await phone.post(f"/r/{token}", data={"answer": "4460", "next": rate}, headers=csrf(phone))
+    assert r.status_code == 303 and r.headers["location"] == rate
+    r = await phone.get(rate)
+    assert r.status_code == 200 and "总体评价" in r.text and "提交评价" in r.text
+    await phone.aclose()
+
+
+async def _returned(client: httpx.AsyncClient, settings: Settings) -> tuple[Council, dict[str, int], int, int]:
+    """(council, departments, topic id, task id): assigned to the police, who sent it back."""
+    council, depts, topic_id = await seed()
+    await login(client, "chair")
+    assert (await assign(client, council, topic_id, depts["荷叶地派出所"])).status_code == 303
+    task_id = (await Task.select(Task.id).first())["id"]
+    r = await client.post(f"{unit_link(settings, depts['荷叶地派出所'])}/tasks/{task_id}/return",
+                          data={"reason": "楼道堆物属物业管理职责"}, headers=csrf(client))
+    assert r.status_code == 303
+    return council, depts, topic_id, task_id
+
+
+async def task_row(task_id: int) -> dict[str, Any]:
+    return await Task.select().where(Task.id == task_id).first()
+
+
+async def test_chair_reassigns_a_returned_task_to_another_unit(client: httpx.AsyncClient, settings: Settings) -> None:
+    council, depts, topic_id, task_id = await _returned(client, settings)
+    wuye, police = depts["安居物业服务有限公司"], depts["荷叶地派出所"]
+    tasks_page = f"/councils/{council.id}/tasks"
+    r = await client.get(tasks_page)
+    assert r.status_code == 200 and "已退回" in r.text and "楼道堆物属物业管理职责" in r.text
+    assert f'action="{tasks_page}/{task_id}/reassign"' in r.text and f'action="{tasks_page}/{task_id}/cancel"' in r.text
+    assert 'value="清理3栋楼道堆物"' in r.text  # the old 交办单 fills the new one
+    nonce = re.search(r'name="_nonce" value="([^"]+)"', r.text).group(1)
+    new_deadline = (date.today() + timedelta(days=14)).isoformat()
+    form = jiaoban(wuye, _nonce=nonce, deadline=date.today() + timedelta(days=14),
+                   requirements="三日内清理完毕并上传照片。")
+
+    before = await database_state()
+    r = await client.post(f"{tasks_page}/{task_id}/reassign", headers=csrf(client),
+                          data={**form, "deadline": (date.today() - timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and "办理时限不能早于" in r.text and "aria-invalid" in r.text
+    r = await client.post(f"{tasks_page}/{task_id}/reassign", headers=csrf(client), data={**form, "unit": "99999"})
+    assert r.status_code == 422
+    assert await database_state() == before
+
+    r = await client.post(f"{tasks_page}/{task_id}/reassign", data=form, headers=csrf(client))
+    assert r.status_code == 303 and r.headers["location"] == tasks_page
+    task = await task_row(task_id)
+    assert (task["state"], task["department"], task["deadline"].isoformat(), task["requirement"]) == (
+        "assigned", wuye, new_deadline, "三日内清理完毕并上传照片。")
+    assert await Task.count() == 1 and await topic_state(topic_id) == "assigned"
+    # the retried POST (same form, same one-time key) changes nothing and is not an error
+    after = await database_state()
+    r = await client.post(f"{tasks_page}/{task_id}/reassign", data=form, headers=csrf(client))
+    assert r.status_code == 303 and await database_state() == after
+    # a second chair's form (another key) finds the task no longer returned
+    r = await client.post(f"{tasks_page}/{task_id}/reassign", data={**form, "_nonce": "another-form"},
+                          headers=csrf(client))
+    assert r.status_code == 422 and "状态已变" in r.text and "请刷新页面" in r.text
+    assert await database_state() == after
+
+    r = await client.get(tasks_page)
+    assert f'{tasks_page}/{task_id}/reassign' not in r.text  # nothing left to do on it
+    r = await client.get(unit_link(settings, wuye))  # the new unit has it, the old one no longer
+    assert "清理3栋楼道堆物" in r.text and "三日内清理完毕并上传照片" in r.text and "接收" in r.text
+    r = await client.get(unit_link(settings, police))
+    assert "目前没有交办给本单位的任务" in r.text
+    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
+        AuditEvent.entity == f"task:{task_id}").order_by(AuditEvent.seq)]
+    assert actions == ["task.created", "task.return", "task.reassign", "task.updated"]
+    assert (await audit_verify()).ok
+
+
+async def test_chair_cancels_a_returned_task_and_the_topic_completes(client: httpx.AsyncClient,
+                                                                     settings: Settings) -> None:
+    council, depts, topic_id, task_id = await _returned(client, settings)
+    done = await Task.objects().create(topic=topic_id, department=depts["安居物业服务有限公司"],
+                                       deadline=date.today(), state="done")
+    cancel = f"/councils/{council.id}/tasks/{task_id}/cancel"
+    before = await database_state()
+    r = await client.post(cancel, data={"reason": "  "}, headers=csrf(client))
+    assert r.status_code == 422 and "撤销任务时请填写原因" in r.text
+    assert f'id="cancel-{task_id}-error"' in r.text and "<details class=\"task-action\" open>" in r.text
+    assert await database_state() == before
+    r = await client.post(cancel, data={"reason": "物业已在另一任务中清理完毕"}, headers=csrf(client))
+    assert r.status_code == 303
+    assert (await task_row(task_id))["state"] == "cancelled"
+    assert await topic_state(topic_id) == "done"  # the only live task left is done
+    after = await database_state()
+    r = await client.post(cancel, data={"reason": "物业已在另一任务中清理完毕"}, headers=csrf(client))
+    assert r.status_code == 303 and await database_state() == after  # a retry applies nothing
+    # a task that is not returned cannot be cancelled from here
+    r = await client.post(f"/councils/{council.id}/tasks/{done.id}/cancel", data={"reason": "不需要了"},
+                          headers=csrf(client))
+    assert r.status_code == 422 and "状态已变" in r.text and await database_state() == after
+    event = (await AuditEvent.select().where(AuditEvent.action == "task.cancel"))[0]
+    assert "物业已在另一任务中清理完毕" in event["after"]
+    assert (await audit_verify()).ok
+
+
+async def test_only_who_may_assign_sees_and_uses_the_actions(client: httpx.AsyncClient, settings: Settings) -> None:
+    council, depts, _topic_id, task_id = await _returned(client, settings)
+    await client.post("/logout", headers=csrf(client))
+    tasks_page = f"/councils/{council.id}/tasks"
+    for user in ("member", "recorder"):
+        await login(client, user)
+        r = await client.get(tasks_page)
+        assert r.status_code == 200 and "楼道堆物属物业管理职责" in r.text  # they see why it came back
+        assert "/reassign" not in r.text and "/cancel" not in r.text
+        before = await database_state()
+        r = await client.post(f"{tasks_page}/{task_id}/cancel", data={"reason": "不需要了"}, headers=csrf(client))
+        assert r.status_code == 403
+        r = await client.post(f"{tasks_page}/{task_id}/reassign", data=jiaoban(depts["安居物业服务有限公司"]),
+                              headers=csrf(client))
+        assert r.status_code == 403 and await database_state() == before
+        await client.post("/logout", headers=csrf(client))
+    await login(client, "chair")  # a task of another council is not found through this one
+    other = await Council.objects().create(name="别的议事会", unit=council.unit, practice="sanfang")
+    r = await client.post(f"/councils/{other.id}/tasks/{task_id}/cancel", data={"reason": "x"}, headers=csrf(client))
+    assert r.status_code in (403, 404) and (await task_row(task_id))["state"] == "returned"
+
+
+async def test_council_list_swaps_in_place_with_htmx(client: httpx.AsyncClient, settings: Settings) -> None:
+    council, _depts, _topic_id, task_id = await _returned(client, settings)
+    cancel = f"/councils/{council.id}/tasks/{task_id}/cancel"
+    r = await client.post(cancel, data={"reason": ""}, headers={**csrf(client), **HX})
+    assert r.status_code == 422 and r.text.lstrip().startswith("<div id=\"council-tasks\">")
+    assert "<html" not in r.text and "撤销任务时请填写原因" in r.text
+    r = await client.post(cancel, data={"reason": "重复交办，撤销"}, headers={**csrf(client), **HX})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert "已撤销任务“清理3栋楼道堆物”" in r.text and "已撤销" in r.text and "/reassign" not in r.text
+
+
+async def test_unit_page_swaps_in_place_with_htmx(client: httpx.AsyncClient, settings: Settings) -> None:
+    council, depts, topic_id = await seed()
+    wuye = depts["安居物业服务有限公司"]
+    await login(client, "chair")
+    assert (await assign(client, council, topic_id, wuye)).status_code == 303
+    task_id = (await Task.select(Task.id).first())["id"]
+    link = unit_link(settings, wuye)
+    hx = {**csrf(client), **HX}
+    r = await client.post(f"{link}/tasks/{task_id}/receive", headers=hx)
+    assert r.status_code == 200 and r.text.lstrip().startswith('<div id="unit-main"') and "<html" not in r.text
+    assert "已接收。" in r.text and "开始办理" in r.text and r.headers["cache-control"] == "no-store"
+    r = await client.post(f"{link}/tasks/{task_id}/return", data={"reason": "x"}, headers=hx)
+    assert r.status_code == 422 and "状态已变" in r.text and '<div id="unit-main"' in r.text
+    r = await client.get(f"{link}/tasks/{task_id}/report", headers=HX)
+    assert r.status_code == 200 and "<html" not in r.text and 'hx-encoding="multipart/form-data"' in r.text
+    # the back button after hx-push-url: htmx restores the page from the server and needs all of it
+    r = await client.get(f"{link}/tasks/{task_id}/report", headers={**HX, "HX-History-Restore-Request": "true"})
+    assert r.status_code == 200 and "<html" in r.text and "提交反馈" in r.text
+    before = await database_state()
+    r = await client.post(f"{link}/tasks/{task_id}/report", data={"progress": "已办结"}, headers=hx)
+    assert r.status_code == 422 and "<html" not in r.text and "情况说明" in r.text and "aria-invalid" in r.text
+    assert await database_state() == before
+    r = await client.post(f"{link}/tasks/{task_id}/report", data=fankui("已办结"),
+                          files={"photos": ("整改后.png", png_bytes(), "image/png")}, headers=hx)
+    assert r.status_code == 200 and r.headers["hx-push-url"] == link
+    assert '<div id="unit-main"' in r.text and "已办结，感谢反馈。" in r.text and "task-photo" in r.text
+    assert (await task_row(task_id))["state"] == "done" and await topic_state(topic_id) == "done"

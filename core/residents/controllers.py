@@ -9,12 +9,13 @@ The token is the resident's credential, so ``/r/…`` is public; every way a tok
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import re
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from core.accounts.permissions import PUBLIC, current_user
@@ -52,6 +53,32 @@ MAX_ID = 2**31 - 1
 
 def _real_id(value: int | None) -> bool:
     return value is None or 0 < value <= MAX_ID
+
+
+#: After the identity check: a path below the resident's own link, made of plain path segments — no
+#: scheme, host, ``//``, backslash, dot segment, query or escape can get through.
+_NEXT_TAIL = re.compile(r"(?:/[A-Za-z0-9_-]+)*")
+MAX_NEXT = 200
+
+
+def safe_next(token: str, raw: str | None) -> str | None:
+    """Where to send the resident after the identity check: ``raw`` if it is ``/r/<token>`` or a path
+    under it (their own pages only), else None.
+
+    Anything else — an absolute URL, ``//host``, a backslash, another resident's token — is refused:
+    the check must not become an open redirect, nor a way to land on someone else's link.
+    """
+    base = f"/r/{token}"
+    if not raw or len(raw) > MAX_NEXT or not raw.startswith(base):
+        return None
+    return raw if _NEXT_TAIL.fullmatch(raw[len(base):]) else None
+
+
+def _verify_page(token: str, check: IdentityCheck, next_path: str | None, error: str = "", value: str = "",
+                 status: int = 200) -> Template:
+    """The identity question; ``next`` rides along in a hidden field so the answer leads back there."""
+    return Template("residents/verify.html", status_code=status, headers=PRIVATE, context={
+        "token": token, "check": check, "error": error, "value": value, "next": safe_next(token, next_path) or ""})
 
 
 def _client(request: Request) -> str:
@@ -240,10 +267,12 @@ async def check_for(request: Request, entry: dict[str, Any],
     return check
 
 
-async def resident_gate(request: Request, token: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | Template:
+async def resident_gate(request: Request, token: str,
+                        next_path: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]] | Template:
     """For pages under ``/r/<token>/…``: the roster entry and its councils (nearest first) once the
     token is valid and this phone has passed the practice's identity check; otherwise the page to
-    show instead (invalid link, too many tries, or the identity check, which posts to ``/r/<token>``).
+    show instead (invalid link, too many tries, or the identity check, which posts to ``/r/<token>``
+    and then leads to ``next_path`` if given — a page under the link — else to ``/r/<token>``).
     """
     opened = await open_entry(request, token)
     if isinstance(opened, Template):
@@ -255,8 +284,7 @@ async def resident_gate(request: Request, token: str) -> tuple[dict[str, Any], l
     if check is not None and not verified_cookie_valid(
             settings_of(request).secret(), token, check.id,
             request.cookies.get(verified_cookie_name(opened["id"]))):
-        return Template("residents/verify.html", headers=PRIVATE, context={
-            "token": token, "check": check, "error": "", "value": ""})
+        return _verify_page(token, check, next_path)
     return opened, councils
 
 
@@ -271,7 +299,8 @@ class ResidentController(Controller):
         return await check_for(request, entry, councils)
 
     @get("/{token:str}", name="resident", opt={"permission": PUBLIC})
-    async def page(self, request: Request, token: FromPath[str]) -> Template:
+    async def page(self, request: Request, token: FromPath[str],
+                   next_path: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
         opened = await self._open(request, token)
         if isinstance(opened, Template):
             return opened
@@ -283,8 +312,10 @@ class ResidentController(Controller):
         secret = settings_of(request).secret()
         if check is not None and not verified_cookie_valid(
                 secret, token, check.id, request.cookies.get(verified_cookie_name(entry["id"]))):
-            return Template("residents/verify.html", headers=PRIVATE, context={
-                "token": token, "check": check, "error": "", "value": ""})
+            return _verify_page(token, check, next_path)
+        target = safe_next(token, next_path)
+        if target and target != f"/r/{token}":
+            return see_other(target)
         meetings = await services.upcoming_meetings([c["id"] for c in councils])
         plugins = plugins_of(request)
         for council in councils:
@@ -309,16 +340,17 @@ class ResidentController(Controller):
             return check
         secret = settings_of(request).secret()
         cookie = verified_cookie_name(entry["id"])
+        posted = await form_of(request)
+        target = safe_next(token, posted.get("next")) or f"/r/{token}"
         if check is None or verified_cookie_valid(secret, token, check.id, request.cookies.get(cookie)):
-            return see_other(f"/r/{token}")
+            return see_other(target)
         answers = request.app.state.resident_limits["answer"]
         key = str(entry["id"])
-        value = ((await form_of(request)).get("answer") or "")[:MAX_ANSWER + 1]
+        value = (posted.get("answer") or "")[:MAX_ANSWER + 1]
         shown = value[:MAX_ANSWER]
 
         def form(error: str, status: int) -> Template:
-            return Template("residents/verify.html", status_code=status, headers=PRIVATE, context={
-                "token": token, "check": check, "error": error, "value": shown})
+            return _verify_page(token, check, target, error, shown, status)
 
         too_many = _("回答错误次数过多，请 15 分钟后再试，或联系社区核对信息。")
         if answers.blocked(key):
@@ -326,7 +358,7 @@ class ResidentController(Controller):
         if len(value) <= MAX_ANSWER and value.strip() and check.verify(entry, value):
             answers.reset(key)
             await services.record_verified(entry, check.id)
-            response = see_other(f"/r/{token}")
+            response = see_other(target)
             response.set_cookie(cookie, make_verified_cookie(secret, token, check.id),
                                 max_age=VERIFIED_DAYS * 86400, httponly=True, samesite="lax",
                                 secure=request.url.scheme == "https", path=f"/r/{token}")

@@ -1,10 +1,12 @@
 """Pages of 办事 and 评事: the council's responsible units (责任单位) and their links, the chair's
-交办单, the council's task list, the unit's own page behind ``/u/<token>`` and the proposer's
-rating at ``/r/<token>/topics/<id>/rate``.
+交办单, the council's task list (where a task the unit sent back is 重新交办 or 撤销), the unit's own
+page behind ``/u/<token>`` and the proposer's rating at ``/r/<token>/topics/<id>/rate``.
 
 Plain forms that post and answer with a redirect (303), or the form again with the errors beside
-the fields (422). A unit's token is its credential, so ``/u/…`` is public; every way a token can be
-wrong gets the same Chinese page with 404, and an address that keeps trying is slowed down (429).
+the fields (422). The task list and the unit's pages also answer HTMX posts with the fragment to
+swap in (422 with the errors when input is bad), so a phone on weak Wi-Fi reloads nothing. A unit's
+token is its credential, so ``/u/…`` is public; every way a token can be wrong gets the same
+Chinese page with 404, and an address that keeps trying is slowed down (429).
 """
 
 from __future__ import annotations
@@ -23,14 +25,13 @@ from core.lowcode.registry import shared_form
 from core.lowcode.workflow import TransitionRefused
 from core.ratelimit import RateLimiter
 from core.residents import services as residents
-from core.residents.controllers import PRIVATE, _client, _invalid_link, _real_id, _too_many_links, identity_checks
-from core.residents.identity import FALLBACK_CHECK
+from core.residents.controllers import PRIVATE, _client, _invalid_link, _real_id, _too_many_links, resident_gate
 from core.residents.slips import qr_svg
-from core.residents.tokens import verified_cookie_name, verified_cookie_valid
 from core.topics import tasks
+from core.topics.controllers import MAX_NONCE, NONCE_FIELD, _new_nonce
 from core.topics.storage import upload_path
 from core.topics.unit_tokens import make_unit_token
-from core.web import form_with_files, plugins_of, see_other, settings_of
+from core.web import form_of, form_with_files, is_htmx, page_or_fragment, see_other, settings_of
 
 MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
          "heic": "image/heic", "pdf": "application/pdf"}
@@ -197,14 +198,93 @@ class CouncilTaskController(Controller):
             return await self._reopen_page(council_id, topic_id, 422, str(exc), reason)
         return see_other(f"/councils/{council_id}/topics/{topic_id}/tasks/new")
 
-    @get("/tasks", name="council_tasks", opt={"permission": "topic.view"})
-    async def council_tasks(self, council_id: FromPath[int]) -> Template:
+    async def _tasks_context(self, request: Request, council_id: int, *, failed: tuple[str, int] | None = None,
+                             errors: dict[str, str] | None = None, values: dict[str, list[str]] | None = None,
+                             nonce: str = "", message: str = "") -> dict[str, Any]:
+        """The list, and for each returned task (if the user may 交办) its 重新交办 form, filled from
+        the old 交办单 — or, for the form that just failed, ``values`` with ``errors`` beside them."""
         council = await _council(council_id)
         rows = await tasks.council_tasks(council_id)
-        reports = await tasks.reports_of([t["id"] for t in rows])
-        return Template("tasks/council_tasks.html", context={
-            "council": council, "tasks": rows, "reports": reports,
-            "overdue": sum(1 for t in rows if t["overdue"])})
+        returned = [t for t in rows if t["state"] == "returned"]
+        user = await current_user(request)
+        can_assign = user is not None and await request.app.state.access.allows(user, "task.assign", council_id)
+        errors = errors or {}
+        forms: dict[int, dict[str, list[str]]] = {}
+        nonces: dict[int, str] = {}
+        if can_assign:
+            for t in returned:
+                again = failed == ("reassign", t["id"])
+                forms[t["id"]] = (values or {}) if again else await tasks.jiaoban_values(t)
+                nonces[t["id"]] = nonce if again and nonce else _new_nonce()
+        # A task that moved on meanwhile has no forms on the page any more: say why at the top.
+        moved_on = failed is not None and failed[1] not in {t["id"] for t in returned}
+        departments = await tasks.list_departments(council_id) if forms else []
+        return {"council": council, "tasks": rows, "reports": await tasks.reports_of([t["id"] for t in rows]),
+                "overdue": sum(1 for t in rows if t["overdue"]), "can_assign": can_assign,
+                "returns": await tasks.return_reasons([t["id"] for t in returned]), "forms": forms,
+                "nonces": nonces, "spec": shared_form("jiaobandan"), "choices": _department_choices(departments),
+                "failed_kind": failed[0] if failed and not moved_on else "",
+                "failed_task": failed[1] if failed and not moved_on else None,
+                "errors": errors, "values": values or {}, "message": message,
+                "alert": errors.get("form", "") if moved_on else ""}
+
+    async def _tasks_answer(self, request: Request, council_id: int, status_code: int = 200,
+                            **extra: Any) -> Template | Redirect:
+        """HTMX gets the re-rendered list (422 with the errors beside the fields); a plain POST that
+        worked goes back to the list (303), one that failed gets the page with the errors (422)."""
+        if status_code < 400 and not is_htmx(request):
+            return see_other(f"/councils/{council_id}/tasks")
+        context = await self._tasks_context(request, council_id, **extra)
+        return page_or_fragment(request, "tasks/council_tasks.html", "tasks/_council_tasks.html", context,
+                                status_code=status_code)
+
+    @get("/tasks", name="council_tasks", opt={"permission": "topic.view"})
+    async def council_tasks(self, request: Request, council_id: FromPath[int]) -> Template:
+        context = await self._tasks_context(request, council_id)
+        return page_or_fragment(request, "tasks/council_tasks.html", "tasks/_council_tasks.html", context)
+
+    async def _returned_task(self, council_id: int, task_id: int) -> dict[str, Any]:
+        await _council(council_id)
+        task = await tasks.task_in(council_id, task_id) if _real_id(task_id) else None
+        if task is None:
+            raise NotFoundException(_("没有这项任务。"))
+        return task
+
+    @post("/tasks/{task_id:int}/reassign", name="task_reassign", opt={"permission": "task.assign"})
+    async def reassign(self, request: Request, council_id: FromPath[int],
+                       task_id: FromPath[int]) -> Template | Redirect:
+        task = await self._returned_task(council_id, task_id)
+        data, files = await form_with_files(request)
+        nonce = (data.pop(NONCE_FIELD, None) or [""])[0][:MAX_NONCE] or _new_nonce()
+        departments = await tasks.list_departments(council_id)
+        result = validate(shared_form("jiaobandan"), data, files, _department_choices(departments))
+        if result.ok:
+            try:
+                await tasks.reassign(settings_of(request).data_dir, task_id, result, await _actor(request), nonce)
+            except (tasks.TaskError, TransitionRefused) as exc:
+                result.errors["form"] = getattr(exc, "message", None) or str(exc)
+        if not result.ok:
+            return await self._tasks_answer(request, council_id, 422, failed=("reassign", task_id),
+                                            errors=result.errors, values=data, nonce=nonce)
+        unit = next((d["name"] for d in departments if str(d["id"]) == str(result.values["unit"]["id"])), "")
+        return await self._tasks_answer(request, council_id, message=_("已将“{matter}”重新交办给{unit}。").format(
+            matter=result.values.get("matter") or task["topic_title"], unit=unit))
+
+    @post("/tasks/{task_id:int}/cancel", name="task_cancel", opt={"permission": "task.assign"})
+    async def cancel(self, request: Request, council_id: FromPath[int], task_id: FromPath[int]) -> Template | Redirect:
+        task = await self._returned_task(council_id, task_id)
+        raw = (await form_of(request)).get("reason", "")[:500]
+        errors = {"reason": _("撤销任务时请填写原因。")} if not raw.strip() else {}
+        if not errors:
+            try:
+                await tasks.cancel(task_id, await _actor(request), raw.strip())
+            except TransitionRefused as exc:
+                errors["form"] = str(exc)
+        if errors:
+            return await self._tasks_answer(request, council_id, 422, failed=("cancel", task_id), errors=errors,
+                                            values={"reason": [raw]})
+        return await self._tasks_answer(request, council_id, message=_("已撤销任务“{matter}”。").format(
+            matter=task["matter"] or task["topic_title"]))
 
     @get("/tasks/{task_id:int}/files/{sha256:str}", name="council_task_file", opt={"permission": "topic.view"})
     async def council_file(self, request: Request, council_id: FromPath[int], task_id: FromPath[int],
@@ -266,13 +346,20 @@ class UnitController(Controller):
         return opened, task
 
     async def _page(self, request: Request, token: str, department: dict[str, Any], status_code: int = 200,
-                    error: str = "", error_task: int | None = None, reason: str = "") -> Template:
+                    error: str = "", error_task: int | None = None, reason: str = "", notice: str = "",
+                    notice_task: int | None = None) -> Template:
+        """The unit's tasks: the whole page, or for HTMX the list (``#unit-main``) to swap in."""
         rows = await tasks.department_tasks(department["id"])
         reports = await tasks.reports_of([t["id"] for t in rows])
-        return Template("tasks/unit.html", status_code=status_code, headers=PRIVATE, context={
-            "token": token, "department": department, "tasks": rows, "reports": reports, "error": error,
-            "error_task": error_task, "reason": reason, "overdue": sum(1 for t in rows if t["overdue"]),
-            "page_title": department["name"]})
+        returns = await tasks.return_reasons([t["id"] for t in rows if t["state"] == "returned"])
+        answer = page_or_fragment(request, "tasks/unit.html", "tasks/_unit_tasks.html", status_code=status_code,
+                                  context={"token": token, "department": department, "tasks": rows,
+                                           "reports": reports, "returns": returns, "error": error,
+                                           "error_task": error_task, "reason": reason, "notice": notice,
+                                           "notice_task": notice_task, "page_title": department["name"],
+                                           "overdue": sum(1 for t in rows if t["overdue"])})
+        answer.headers.update(PRIVATE)
+        return answer
 
     @get("/{token:str}", name="unit")
     async def page(self, request: Request, token: FromPath[str]) -> Template:
@@ -288,16 +375,17 @@ class UnitController(Controller):
         department, task = found
         reason = ""
         if transition == "return":
-            form = await request.form()
-            raw = form.get("reason")
-            reason = (raw if isinstance(raw, str) else "").strip()[:500]
+            reason = (await form_of(request)).get("reason", "").strip()[:500]
             if not reason:
                 return await self._page(request, token, department, 422, _("退回时请说明原因。"), task_id)
         try:
             await tasks.unit_move(task, transition, department, reason)
         except TransitionRefused as exc:
             return await self._page(request, token, department, 422, str(exc), task_id, reason)
-        return see_other(f"/u/{token}#task-{task_id}")
+        if not is_htmx(request):
+            return see_other(f"/u/{token}#task-{task_id}")
+        done = {"receive": _("已接收。"), "start": _("已开始办理。"), "return": _("已退回，议事会将重新交办。")}
+        return await self._page(request, token, department, notice=done[transition], notice_task=task_id)
 
     @post("/{token:str}/tasks/{task_id:int}/receive", name="unit_receive")
     async def receive(self, request: Request, token: FromPath[str], task_id: FromPath[int]) -> Template | Redirect:
@@ -311,18 +399,23 @@ class UnitController(Controller):
     async def return_(self, request: Request, token: FromPath[str], task_id: FromPath[int]) -> Template | Redirect:
         return await self._move(request, token, task_id, "return")
 
-    def _report_page(self, token: str, department: dict[str, Any], task: dict[str, Any], status_code: int = 200,
-                     values: dict[str, list[str]] | None = None, errors: dict[str, str] | None = None) -> Template:
-        return Template("tasks/unit_report.html", status_code=status_code, headers=PRIVATE, context={
-            "token": token, "department": department, "task": task, "spec": shared_form("banli_fankui"),
-            "values": values or {}, "errors": errors or {}, "page_title": _("办理反馈")})
+    def _report_page(self, request: Request, token: str, department: dict[str, Any], task: dict[str, Any],
+                     status_code: int = 200, values: dict[str, list[str]] | None = None,
+                     errors: dict[str, str] | None = None) -> Template:
+        """The 办理反馈 form: the whole page, or for HTMX the form (``#unit-main``) to swap in."""
+        answer = page_or_fragment(request, "tasks/unit_report.html", "tasks/_unit_report.html", status_code=status_code,
+                                  context={"token": token, "department": department, "task": task,
+                                           "spec": shared_form("banli_fankui"), "values": values or {},
+                                           "errors": errors or {}, "page_title": _("办理反馈")})
+        answer.headers.update(PRIVATE)
+        return answer
 
     @get("/{token:str}/tasks/{task_id:int}/report", name="unit_report_form")
     async def report_form(self, request: Request, token: FromPath[str], task_id: FromPath[int]) -> Template:
         found = await self._task(request, token, task_id)
         if isinstance(found, Template):
             return found
-        return self._report_page(token, *found)
+        return self._report_page(request, token, *found)
 
     @post("/{token:str}/tasks/{task_id:int}/report", name="unit_report")
     async def report(self, request: Request, token: FromPath[str], task_id: FromPath[int]) -> Template | Redirect:
@@ -332,14 +425,21 @@ class UnitController(Controller):
         department, task = found
         data, files = await form_with_files(request)
         result: Result = validate(shared_form("banli_fankui"), data, files)
+        finished = False
         if result.ok:
             try:
-                await tasks.report(settings_of(request).data_dir, task, department, result)
+                finished = await tasks.report(settings_of(request).data_dir, task, department, result)
             except (tasks.TaskError, TransitionRefused) as exc:
                 result.errors["form"] = getattr(exc, "message", None) or str(exc)
         if not result.ok:
-            return self._report_page(token, department, task, 422, data, result.errors)
-        return see_other(f"/u/{token}#task-{task_id}")
+            return self._report_page(request, token, department, task, 422, data, result.errors)
+        if not is_htmx(request):
+            return see_other(f"/u/{token}#task-{task_id}")
+        # HTMX: back to the list in place; the address bar follows, so a reload shows the list too.
+        answer = await self._page(request, token, department, notice_task=task_id,
+                                  notice=_("已办结，感谢反馈。") if finished else _("已提交办理反馈。"))
+        answer.headers["HX-Push-Url"] = f"/u/{token}"
+        return answer
 
     @get("/{token:str}/files/{sha256:str}", name="unit_file")
     async def file(self, request: Request, token: FromPath[str], sha256: FromPath[str]) -> Response[bytes] | Template:
@@ -368,29 +468,13 @@ class RatingController(Controller):
     opt = {"permission": PUBLIC}  # noqa: RUF012 — the resident's token is the credential
 
     async def _open(self, request: Request, token: str,
-                    topic_id: int) -> tuple[dict[str, Any], dict[str, Any]] | Template | Redirect:
-        """The entry and its own topic; the identity check first (the resident's page asks it and
-        sends them back here afterwards only by following the link again)."""
-        limits = request.app.state.resident_limits["address"]
-        address = _client(request)
-        if limits.blocked(address):
-            return _too_many_links()
-        entry = await residents.resolve_token(settings_of(request).secret(), token)
-        if entry is None:
-            limits.allow(address)
-            return _invalid_link()
-        councils = await residents.councils_of(entry)
-        plugins = plugins_of(request)
-        wanted = next((p.identity_check for c in councils
-                       if (p := plugins.practice(c["practice"])) is not None and p.identity_check), "")
-        if wanted:
-            checks = identity_checks(request)
-            check = checks.get(wanted)
-            if check is not None and not check.applies(entry) and FALLBACK_CHECK in checks:
-                check = checks[FALLBACK_CHECK]
-            if check is None or not verified_cookie_valid(settings_of(request).secret(), token, check.id,
-                                                          request.cookies.get(verified_cookie_name(entry["id"]))):
-                return see_other(f"/r/{token}")
+                    topic_id: int) -> tuple[dict[str, Any], dict[str, Any]] | Template:
+        """The entry and its own topic. An unverified phone gets the identity check first, which
+        brings the resident back to this rating page afterwards."""
+        gate = await resident_gate(request, token, next_path=f"/r/{token}/topics/{topic_id}/rate")
+        if isinstance(gate, Template):
+            return gate
+        entry, _councils = gate
         from core.topics.tables import Topic
 
         topic = await Topic.select().where((Topic.id == topic_id) & (Topic.proposer_entry == entry["id"])).first() \
@@ -407,7 +491,7 @@ class RatingController(Controller):
             "topic_state": tasks.state_label("topic", topic["state"])})
 
     @get("", name="topic_rate_form")
-    async def form(self, request: Request, token: FromPath[str], topic_id: FromPath[int]) -> Template | Redirect:
+    async def form(self, request: Request, token: FromPath[str], topic_id: FromPath[int]) -> Template:
         opened = await self._open(request, token, topic_id)
         if not isinstance(opened, tuple):
             return opened

@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 
 from core import audit, db
 from core.i18n import _
-from core.lowcode.forms import Result
+from core.lowcode.forms import Result, form_data
+from core.lowcode.registry import shared_form
 from core.text import has_control
 from core.topics.flow import move_task, move_topic, topic_guards
-from core.topics.storage import save_submission
+from core.topics.storage import load_submission, save_submission, submission_by_nonce
 from core.topics.tables import Department, Rating, StoredFile, Task, TaskReport, Topic
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -175,6 +176,46 @@ async def task_of_department(department_id: int, task_id: int) -> dict[str, Any]
     return _decorate(rows)[0] if rows else None
 
 
+async def task_in(council_id: int, task_id: int) -> dict[str, Any] | None:
+    """A task of one of the council's topics, or None."""
+    rows = await Task.select(*_TASK_COLUMNS).where((Task.id == task_id) & (Task.topic.council == council_id))
+    return _decorate(rows)[0] if rows else None
+
+
+async def return_reasons(task_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Why and when each of these tasks was last sent back (退回), by task id.
+
+    A task has no history table of its own: its steps are its audit events, and the unit's reason is
+    in the ``task.return`` event that move_task recorded.
+    """
+    from core.audit.tables import AuditEvent
+
+    if not task_ids:
+        return {}
+    out: dict[int, dict[str, str]] = {}
+    rows = await AuditEvent.select(AuditEvent.entity, AuditEvent.after, AuditEvent.at).where(
+        (AuditEvent.action == "task.return") & AuditEvent.entity.is_in([f"task:{i}" for i in task_ids])
+    ).order_by(AuditEvent.seq)
+    for row in rows:
+        at = row["at"]
+        out[int(row["entity"].split(":", 1)[1])] = {
+            "reason": str(json.loads(row["after"] or "{}").get("reason", "")),
+            "when": (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")}
+    return out
+
+
+async def jiaoban_values(task: dict[str, Any]) -> dict[str, list[str]]:
+    """The task's 交办单 as form data, to start a 重新交办 from: the same matter, unit and
+    requirements; the deadline is left empty, because the new one is the chair's to set."""
+    spec = shared_form("jiaobandan")
+    stored = await load_submission(task["submission"]) if task.get("submission") else None
+    values = form_data(spec, stored["values"]) if stored and stored["form"] == spec.id else {}
+    values.setdefault("requirements", [task["requirement"]])
+    values["unit"] = [str(task["department"])]
+    values.pop("deadline", None)
+    return values
+
+
 async def overdue_count(council_id: int) -> int:
     """How many tasks of the council are past their deadline and not done (for a badge anywhere)."""
     return await Task.count().where(
@@ -214,6 +255,62 @@ async def _complete_topic_if_done(topic_id: int) -> bool:
         return False
     await move_topic(topic_id, "complete", roles={"chair"}, actor=SYSTEM_ACTOR, allow_repeat=False)
     return True
+
+
+# -------------------------------------------------------------------------------------------------
+# A returned task: 重新交办 or 撤销 (the chair)
+# -------------------------------------------------------------------------------------------------
+
+
+async def reassign(data_dir: Path, task_id: int, result: Result, actor: str, nonce: str) -> bool:
+    """重新交办: the chair's new 交办单 (the same or another unit, a new deadline and requirements)
+    replaces the old one on the same task, which goes from "returned" back to "assigned".
+
+    ``nonce`` is the form's one-time key: a retried POST finds its first submission and changes
+    nothing (returns False). A task that is no longer "returned" is refused (TransitionRefused,
+    "状态已变为…，请刷新页面"), so a second chair's press does not apply twice.
+    """
+    values = result.values
+    try:
+        async with db.atomic():
+            row = await db.for_update(Task.select(Task.department, Task.deadline, Task.requirement,
+                                                  Task.submission).where(Task.id == task_id)).first()
+            if row is None:
+                raise TaskError(_("没有这项任务。"))
+            if await submission_by_nonce(nonce) is not None:
+                return False
+            await move_task(task_id, "reassign", roles={"chair"}, actor=actor, allow_repeat=False)
+            submission_id = await save_submission(data_dir, result, actor, nonce=nonce)
+            after = {"department": int(values["unit"]["id"]), "deadline": values["deadline"],
+                     "requirement": values.get("requirements", ""), "submission": submission_id}
+            await Task.update({Task.department: after["department"], Task.deadline: date.fromisoformat(
+                after["deadline"]), Task.requirement: after["requirement"], Task.submission: submission_id}).where(
+                Task.id == task_id)
+            await audit.record(actor=actor, action="task.updated", entity=f"task:{task_id}",
+                               before={**row, "deadline": row["deadline"].isoformat()}, after=after)
+        return True
+    except Exception:
+        # Two copies of the same POST at the same moment: the unique nonce lets one through.
+        if await submission_by_nonce(nonce) is not None:
+            return False
+        raise
+
+
+async def cancel(task_id: int, actor: str, reason: str) -> bool:
+    """撤销任务 (with the chair's reason). When the other tasks of the topic are all done, the topic
+    is completed, as after a unit's last report. A retry finds the task cancelled and changes
+    nothing (returns False)."""
+    async with db.atomic():
+        step = await move_task(task_id, "cancel", roles={"chair"}, actor=actor, reason=reason)
+        if step.changed:
+            row = await Task.select(Task.topic).where(Task.id == task_id).first()
+            await _complete_topic_if_done(row["topic"])
+    return step.changed
+
+
+# -------------------------------------------------------------------------------------------------
+# The unit's steps and reports
+# -------------------------------------------------------------------------------------------------
 
 
 def unit_actor(department: dict[str, Any]) -> str:
