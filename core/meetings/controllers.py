@@ -13,9 +13,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from core.accounts.permissions import current_user
+from core.accounts.permissions import council_roles, current_user
 from core.i18n import _
-from core.meetings import services
+from core.lowcode.workflow import TransitionRefused
+from core.meetings import lifecycle, services
 from core.meetings.handcount import parse_counts, rule_label
 from core.meetings.services import MeetingError, MeetingView
 from core.web import form_of, is_htmx, page_or_fragment, parse_id, plugins_of, see_other
@@ -36,10 +37,21 @@ async def _actor(request: Request) -> str:
     return user.actor if user else "anonymous"
 
 
-def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
+async def _roles(request: Request, council_id: int) -> set[str]:
+    return council_roles(await current_user(request), council_id)
+
+
+async def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
     practice = plugins_of(request).practice(view.council["practice"])
+    roles = await _roles(request, view.council["id"])
+    spec = lifecycle.meeting_workflow()
     return {"view": view, "practice": practice, "rule_label": rule_label(), "errors": {},
-            "values": {}, "message": "", **extra}
+            "values": {}, "message": "", "steps": await lifecycle.offered(view.meeting, roles),
+            "can_override": "chair" in roles,
+            "workflow_states": [(s, services.state_labels().get(s, spec.state_label(s))) for s in spec.states],
+            "meeting_step_labels": services.step_labels(),
+            # attendance: the sign-in panel's context (core.meetings.attendance) goes here
+            **extra}
 
 
 class MeetingController(Controller):
@@ -48,7 +60,7 @@ class MeetingController(Controller):
     @get("/{meeting_id:int}", name="meeting", opt={"permission": "meeting.view"})
     async def console(self, request: Request, meeting_id: FromPath[int]) -> Template:
         view = await _view(meeting_id)
-        return Template(PAGE, context=_context(request, view))
+        return Template(PAGE, context=await _context(request, view))
 
     async def _answer(self, request: Request, meeting_id: int, *, error: str = "",
                       errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
@@ -57,15 +69,44 @@ class MeetingController(Controller):
         if not failed and not is_htmx(request):
             return see_other(f"/meetings/{meeting_id}")
         view = await _view(meeting_id)
-        ctx = _context(request, view, message=error, errors=errors or {}, values=values or {},
-                       error_item=item_id)
+        ctx = await _context(request, view, message=error, errors=errors or {}, values=values or {},
+                             error_item=item_id)
         return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
+
+    async def _council_roles(self, request: Request, meeting_id: int) -> set[str]:
+        view = await _view(meeting_id)
+        return await _roles(request, view.council["id"])
+
+    @post("/{meeting_id:int}/step", name="meeting_step", opt={"permission": "meeting.run"})
+    async def step(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
+        """Any lifecycle step the meeting workflow offers (发出通知, 审定纪要, 公示, 取消会议 …)."""
+        form = await form_of(request)
+        try:
+            await services.step_meeting(meeting_id, form.get("transition", "")[:40], await _actor(request),
+                                        await self._council_roles(request, meeting_id), form.get("reason", "")[:2000])
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values={"reason": form.get("reason", "")})
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/override", name="meeting_override", opt={"permission": "meeting.override"})
+    async def override(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
+        """The chair corrects the meeting's state, with a reason that is recorded (纠错)."""
+        await _view(meeting_id)
+        form = await form_of(request)
+        try:
+            await lifecycle.override_meeting(meeting_id, form.get("target", "")[:40], actor=await _actor(request),
+                                             reason=form.get("reason", "")[:2000])
+        except TransitionRefused as exc:
+            return await self._answer(request, meeting_id, errors={"override_reason": exc.message},
+                                      values={"override_reason": form.get("reason", "")})
+        return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/open", name="meeting_open", opt={"permission": "meeting.run"})
     async def open(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
-            await services.open_meeting(meeting_id, await _actor(request))
+            roles = await self._council_roles(request, meeting_id)
+            await services.open_meeting(meeting_id, await _actor(request), roles)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)
@@ -116,7 +157,8 @@ class MeetingController(Controller):
     async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         await _view(meeting_id)
         try:
-            await services.close_meeting(meeting_id, await _actor(request))
+            roles = await self._council_roles(request, meeting_id)
+            await services.close_meeting(meeting_id, await _actor(request), roles)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)

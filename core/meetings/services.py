@@ -8,12 +8,15 @@ that changes nothing records nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core import audit, db
+from core import audit, db, events
 from core.i18n import _
+from core.lowcode.workflow import TransitionRefused
+from core.meetings import lifecycle
 from core.meetings.handcount import Counts
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember
@@ -24,7 +27,15 @@ NOTE_MAX = 4000
 
 
 def state_labels() -> dict[str, str]:
-    return {"draft": _("未开始"), "in_session": _("进行中"), "closed": _("已结束")}
+    """The meeting workflow's states as chairs and residents read them."""
+    return {"draft": _("未开始"), "notified": _("已通知"), "in_session": _("进行中"), "closed": _("已结束"),
+            "approved": _("纪要已审定"), "published": _("纪要已公示"), "cancelled": _("已取消")}
+
+
+def step_labels() -> dict[str, str]:
+    """The meeting workflow's buttons in the deployment's language."""
+    return {"notify": _("发出通知"), "open": _("开始会议"), "close": _("结束会议"), "approve": _("审定纪要"),
+            "publish": _("公示纪要"), "cancel": _("取消会议")}
 
 
 class MeetingError(Exception):
@@ -134,22 +145,20 @@ async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingVi
     return MeetingView(meeting=row, council=council, items=views, members=members)
 
 
-async def open_meeting(meeting_id: int, actor: str) -> None:
-    """draft → in_session, on the first agenda item. Opening an open meeting changes nothing."""
-    first = await AgendaItem.select(AgendaItem.position).where(
-        AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).first()
-    if first is None:
-        raise MeetingError(_("议程为空，不能开始会议。请先添加议题。"))
-    now = datetime.now(UTC)
-    async with db.atomic():
-        changed = await Meeting.update({
-            Meeting.state: "in_session", Meeting.current_position: first["position"], Meeting.opened_at: now,
-        }).where((Meeting.id == meeting_id) & (Meeting.state == "draft")).returning(Meeting.id)
-        if changed:
-            await audit.record(actor=actor, action="meeting.opened", entity=f"meeting:{meeting_id}",
-                               before={"state": "draft"},
-                               after={"state": "in_session", "current_position": first["position"]})
-    await _require_state(meeting_id, "in_session", _("会议已结束，不能重新开始。"))
+async def step_meeting(meeting_id: int, transition: str, actor: str, roles: Collection[str] = ("chair",),
+                       reason: str = "") -> None:
+    """Take a lifecycle step (core.meetings.lifecycle); a refusal becomes a :class:`MeetingError`."""
+    try:
+        await lifecycle.move_meeting(meeting_id, transition, roles=roles, actor=actor, reason=reason)
+    except TransitionRefused as exc:
+        raise MeetingError(exc.message) from exc
+    except lifecycle.MeetingNotFound as exc:
+        raise MeetingError(_("会议不存在。")) from exc
+
+
+async def open_meeting(meeting_id: int, actor: str, roles: Collection[str] = ("chair",)) -> None:
+    """draft/notified → in_session, on the first agenda item. Opening an open meeting changes nothing."""
+    await step_meeting(meeting_id, "open", actor, roles)
 
 
 async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
@@ -166,6 +175,7 @@ async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
             await audit.record(actor=actor, action="meeting.item_changed", entity=f"meeting:{meeting_id}",
                                before={"current_position": before["current_position"]},
                                after={"current_position": position})
+            events.changed(f"meeting:{meeting_id}", "item", {"current_position": position})
     await _require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
 
 
@@ -187,29 +197,27 @@ async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor
         )
         await audit.record(actor=actor, action="item.hands_recorded", entity=f"agenda_item:{item_id}",
                            before=row, after=after)
+        events.changed(f"meeting:{meeting_id}", "hands", {"item": item_id})
 
 
-async def add_note(meeting_id: int, item_id: int, body: str, actor: str) -> None:
-    """Append the recorder's note to an item."""
+async def add_note(meeting_id: int, item_id: int, body: str, actor: str, nonce: str | None = None) -> None:
+    """Append the recorder's note to an item. ``nonce`` is the form's one-time key: a note resent on
+    weak Wi-Fi (same key) is stored once — checked first, and enforced by a unique index."""
     await _require_item(meeting_id, item_id)
     await _require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
+    if nonce and await ItemNote.exists().where(ItemNote.nonce == nonce):
+        return
     async with db.atomic():
-        row = (await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC)))
+        row = (await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC), nonce=nonce))
                .returning(ItemNote.id))[0]
         await audit.record(actor=actor, action="item.note_added", entity=f"agenda_item:{item_id}",
                            after={"note": row["id"], "body": body})
+        events.changed(f"meeting:{meeting_id}", "note", {"item": item_id})
 
 
-async def close_meeting(meeting_id: int, actor: str) -> None:
+async def close_meeting(meeting_id: int, actor: str, roles: Collection[str] = ("chair",)) -> None:
     """in_session → closed. Closing a closed meeting changes nothing."""
-    async with db.atomic():
-        changed = await Meeting.update({
-            Meeting.state: "closed", Meeting.current_position: None, Meeting.closed_at: datetime.now(UTC),
-        }).where((Meeting.id == meeting_id) & (Meeting.state == "in_session")).returning(Meeting.id)
-        if changed:
-            await audit.record(actor=actor, action="meeting.closed", entity=f"meeting:{meeting_id}",
-                               before={"state": "in_session"}, after={"state": "closed"})
-    await _require_state(meeting_id, "closed", _("会议尚未开始，不能结束。"))
+    await step_meeting(meeting_id, "close", actor, roles)
 
 
 def validate_note(raw: str | None) -> tuple[str, str | None]:

@@ -98,7 +98,7 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     page.evaluate("window.__marker = 1")
 
     # 开始会议: in session, on the first item.
-    act(page, page.get_by_role("button", name="开始会议"), "/open")
+    act(page, page.get_by_role("button", name="开始会议"), "/step")
     expect(page.locator("#meeting-state")).to_have_text("进行中")
     expect(page.locator("#current-title")).to_have_text(first)
     expect(page.locator(".agenda-item.current .t")).to_have_text(first)
@@ -169,7 +169,7 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     assert_not_reloaded(page)
 
     # 结束会议 asks first (hx-confirm); accepting closes the meeting.
-    act(page, page.get_by_role("button", name="结束会议"), "/close")
+    act(page, page.get_by_role("button", name="结束会议"), "/step")
     assert dialogs == [CLOSE_CONFIRM]
     expect(page.locator("#meeting-state")).to_have_text("已结束")
     expect(page.locator(".current-item h2")).to_have_text("会议已结束")
