@@ -23,10 +23,11 @@ from litestar.template.config import TemplateConfig
 from litestar.utils.scope.state import ScopeState
 
 import core
-from core import db
+from core import db, live
 from core.accounts.controllers import login_limiters
 from core.accounts.permissions import PUBLIC, AccessPolicy, permission_guard
 from core.errors import PluginError
+from core.events import bind_app_middleware
 from core.fonts import MissingFontError
 from core.i18n import _, use_locale
 from core.plugins import PluginSystem, load_plugins
@@ -34,6 +35,7 @@ from core.residents.controllers import resident_limiters
 from core.security import nonce_of, security_headers_middleware
 from core.settings import Settings
 from core.templating import build_environment
+from core.themes import theme_handlers
 
 CORE_STATIC = Path(__file__).parent / "static"
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     handlers.append(create_static_files_router(
         path="/static", directories=[settings.theme_dir / "static", CORE_STATIC], name="static",
         send_as_attachment=False, opt=public))
+    handlers.extend(theme_handlers())  # GET /theme and /static/themes/<name>/ (docs/themes.md)
     for pid, dirs in plugins.call_each("yishi_static_dirs"):
         handlers.append(create_static_files_router(
             path=plugins.metas[pid].static_prefix, directories=[Path(d) for d in dirs],
@@ -97,13 +100,13 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     app = Litestar(
         route_handlers=handlers,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), *live.plugins(settings)],
         lifespan=[database],
         guards=[permission_guard],
         openapi_config=None,  # no API schema pages: every route is a page for people
         csrf_config=CSRFConfig(secret=settings.secret(), cookie_name="yishi_csrf", header_name="x-csrftoken",
                                cookie_samesite="lax"),
-        middleware=[security_headers_middleware],
+        middleware=[bind_app_middleware, security_headers_middleware],
         exception_handlers={
             NotAuthorizedException: _login_required,
             PermissionDeniedException: _forbidden,

@@ -23,9 +23,11 @@ meta = PluginMeta(
 
 @hookimpl
 def yishi_routes() -> list:
+    from core import live
     from core.accounts.controllers import AccountController, UserAdminController
     from core.home import healthz, home
     from core.meetings.controllers import MeetingController
+    from core.meetings.notice_controllers import NoticeController
     from core.minutes.controllers import MinutesController
     from core.residents.controllers import ResidentController, RosterController
     from core.topics.controllers import CouncilTopicController, PublicTopicController, ResidentTopicController
@@ -33,7 +35,7 @@ def yishi_routes() -> list:
 
     return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController,
             RosterController, ResidentController, ResidentTopicController, CouncilTopicController,
-            PublicTopicController, *task_routes()]
+            PublicTopicController, NoticeController, *task_routes(), *live.routes()]
 
 
 @hookimpl

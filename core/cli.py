@@ -177,7 +177,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     os.environ.update(settings.as_env())
     print(f"议事 Yishi 正在运行 / serving on http://{host}:{port}  (Ctrl+C 停止 / to stop)")
     uvicorn.run("core.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=False)
+                log_level="warning", access_log=False, proxy_headers=False,
+                timeout_graceful_shutdown=5)  # open live streams must not hold a stop
     return 0
 
 

@@ -30,14 +30,17 @@ class Settings:
         "sqlite:///PATH (default: DATA_DIR/yishi.sqlite3) or "
         "postgresql://user:password@host:5432/dbname.")})
     redis_url: str = field(default="", metadata={"env": "YISHI_REDIS_URL", "doc": (
-        "redis://host:6379/0 to share live updates between server processes (used once live pages "
-        "arrive); empty: in-memory.")})
+        "redis://host:6379/0 to share live updates (projector, console) between server processes "
+        "and machines; needed with --workers above 1. ?prefix=NAME keeps two deployments on one Redis "
+        "apart. Empty (default): in-memory, one process; see docs/live.md.")})
     plugin_registry: Path = field(default=PROJECT_ROOT / "plugin_registry.toml", metadata={
         "env": "YISHI_PLUGIN_REGISTRY", "doc": (
             "The plugin_registry.toml that says which plugins are enabled and their settings. "
             "Default: plugin_registry.toml in the project folder.")})
     theme: str = field(default="default", metadata={"env": "YISHI_THEME", "doc": (
-        "Theme folder under themes/ whose templates and static files override core's.")})
+        "Theme folder under themes/ whose templates and static files override core's: default, large "
+        "(大字高对比) or dangjian (党建红). Residents may pick another theme's colours and sizes for "
+        "their own phone; see docs/themes.md.")})
     locale: str = field(default="zh_CN", metadata={"env": "YISHI_LOCALE", "doc": (
         "Language of the pages: zh_CN (default) or any locale with a catalogue in core/locale.")})
     site_name: str = field(default="议事", metadata={"env": "YISHI_SITE_NAME", "doc": (
@@ -72,10 +75,11 @@ class Settings:
 
     def validate(self) -> None:
         """Refuse settings that cannot work, naming the variable and the fix."""
-        theme_dir = PROJECT_ROOT / "themes" / self.theme
-        if not theme_dir.is_dir():
-            available = sorted(p.name for p in (PROJECT_ROOT / "themes").iterdir() if p.is_dir()
-                               and not p.name.startswith("_"))
+        from core.themes import installed_themes, theme_named  # core.themes imports the web layer
+
+        # Looked up among the installed folders, never joined into a path: "../x" or "/etc" is no theme.
+        if theme_named(self.theme) is None:
+            available = list(installed_themes())
             raise ConfigError(
                 f"YISHI_THEME={self.theme!r}: 没有这个主题 / no such theme. "
                 f"可选 / available: {', '.join(available)}")

@@ -23,6 +23,7 @@ from jinja2 import (
 )
 
 from core.i18n import translations
+from core.themes import ThemeChoice
 
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -83,5 +84,6 @@ def build_environment(theme_dir: Path, plugin_template_dirs: list[tuple[str, lis
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local_time"] = local_time
+    env.globals["themes"] = ThemeChoice.for_dir(theme_dir)  # base.html: this request's stylesheet
     env.globals.update(globals_ or {})
     return env

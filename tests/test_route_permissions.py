@@ -54,6 +54,7 @@ PUBLIC_ROUTES = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
+    ("GET", "/theme"),  # sets the display-theme cookie only (docs/themes.md)
 }
 #: Whole trees that are public by design: a personal link whose token in the path is the credential
 #: (a resident's /r/…, a responsible unit's /u/…), and what councils publish for everyone.

@@ -1,0 +1,113 @@
+/* Live updates: re-fetch a part of the page when the server says it changed.
+ *
+ * An element with an id and data-live follows that Server-Sent Events stream (core/live):
+ *
+ *   <div id="console" data-live="/live/meetings/12" data-live-get="/meetings/12"
+ *        data-live-on="state" data-live-since="1795997806643">…</div>
+ *
+ * On each event named in data-live-on (space-separated; default "state") and on "refresh" (sent
+ * after a reconnect that missed something), it GETs data-live-get (default: this page) with htmx
+ * and replaces itself with the element of the same id in the answer, so a whole page or just the
+ * fragment will do. data-live-since, the version the page was rendered at, lets the server tell a
+ * first connection that it is already behind. The browser reconnects by itself (Last-Event-ID).
+ *
+ * At most one fetch per element is in flight; events meanwhile cause one more fetch after it.
+ * While someone is typing in a field inside the element, or has changed one and not sent it, the
+ * fetch waits (it would wipe their input) and is tried again when they leave a field; the element
+ * carries data-live-pending meanwhile, so a style can show that an update is waiting. Their own
+ * submit swaps in a fresh element anyway, which already shows the change.
+ * Without this script (or without EventSource) the page simply does not update itself; a reload
+ * shows the current state. A static file because the Content-Security-Policy forbids inline script.
+ */
+(function () {
+  "use strict";
+
+  var streams = {}; // stream URL → {source: EventSource, names: {event name: true}}, one per URL
+  var fetches = {}; // element id → {busy, again, waitingOn}
+
+  function eventNames(el) {
+    return ["refresh"].concat((el.getAttribute("data-live-on") || "state").split(/\s+/)).filter(Boolean);
+  }
+
+  // Someone is at work in the element: focused in a field, or has changed one without sending it.
+  // Swapping the element now would wipe what they typed or chose.
+  function busyHands(el) {
+    var active = document.activeElement;
+    if (active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) &&
+        !/^(submit|button|reset|hidden)$/.test(active.type)) {
+      return true;
+    }
+    return Array.prototype.some.call(el.querySelectorAll("input, textarea, select"), function (f) {
+      if (f.type === "checkbox" || f.type === "radio") { return f.checked !== f.defaultChecked; }
+      if (f.type === "file") { return f.files.length > 0; }
+      if (f.tagName === "SELECT") {
+        return Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return !/^(submit|button|reset|hidden)$/.test(f.type) && f.value !== f.defaultValue;
+    });
+  }
+
+  function refresh(id) {
+    var el = document.getElementById(id);
+    if (!el || !window.htmx) { return; }
+    var state = fetches[id] || (fetches[id] = {busy: false, again: false, waitingOn: null});
+    if (state.busy) { state.again = true; return; }
+    if (busyHands(el)) {
+      el.setAttribute("data-live-pending", ""); // an update is waiting (the fetched element has none)
+      if (state.waitingOn !== el) {
+        state.waitingOn = el;
+        el.addEventListener("focusout", function () {
+          state.waitingOn = null;
+          setTimeout(function () { refresh(id); }, 0); // once focus has moved on
+        }, {once: true});
+      }
+      return;
+    }
+    state.busy = true;
+    var url = el.getAttribute("data-live-get") || window.location.pathname + window.location.search;
+    window.htmx.ajax("GET", url, {target: el, swap: "outerHTML", select: "#" + CSS.escape(id)})
+      .catch(function () { /* the next event, or a reload, will do */ })
+      .then(function () {
+        state.busy = false;
+        if (state.again) { state.again = false; refresh(id); }
+      });
+  }
+
+  function onEvent(url, name) {
+    var following = 0;
+    document.querySelectorAll("[data-live]").forEach(function (el) {
+      if (el.getAttribute("data-live") !== url || !el.id) { return; }
+      following += 1;
+      if (eventNames(el).indexOf(name) !== -1) { refresh(el.id); }
+    });
+    if (!following) { streams[url].source.close(); delete streams[url]; } // nothing follows it now
+  }
+
+  function connect(root) {
+    if (typeof window.EventSource === "undefined" || !root.querySelectorAll) { return; }
+    var els = Array.prototype.slice.call(root.querySelectorAll("[data-live]"));
+    if (root.matches && root.matches("[data-live]")) { els.push(root); }
+    els.forEach(function (el) {
+      var url = el.getAttribute("data-live");
+      if (!url) { return; }
+      var stream = streams[url];
+      if (!stream) {
+        var since = el.getAttribute("data-live-since");
+        var first = since ? url + (url.indexOf("?") === -1 ? "?" : "&") + "since=" + encodeURIComponent(since) : url;
+        stream = streams[url] = {source: new EventSource(first), names: {}};
+      }
+      eventNames(el).forEach(function (name) {
+        if (stream.names[name]) { return; }
+        stream.names[name] = true;
+        stream.source.addEventListener(name, function () { onEvent(url, name); });
+      });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { connect(document); });
+  } else {
+    connect(document);
+  }
+  document.addEventListener("htmx:load", function (e) { connect(e.detail.elt); });
+})();
