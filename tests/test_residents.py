@@ -423,6 +423,15 @@ async def test_the_check_returns_to_the_page_asked_for(client: httpx.AsyncClient
     assert r.status_code == 200 and "请先核对身份" not in r.text
 
 
+async def test_a_page_opened_before_the_check_is_where_the_check_leads(client: httpx.AsyncClient,
+                                                                       settings: Settings) -> None:
+    _council, entries = await seed()
+    link = link_of(settings, entries["朱秀英"])
+    r = await client.get(f"{link}/tishi")  # straight from the QR slip to the form, not yet answered
+    assert r.status_code == 200 and "请先核对身份" in r.text and "居民提事表" not in r.text
+    assert f'name="next" value="{link}/tishi"' in r.text
+
+
 async def test_the_check_is_no_open_redirect(client: httpx.AsyncClient, settings: Settings) -> None:
     _council, entries = await seed()
     link = link_of(settings, entries["朱秀英"])

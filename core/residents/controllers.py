@@ -272,7 +272,8 @@ async def resident_gate(request: Request, token: str,
     """For pages under ``/r/<token>/…``: the roster entry and its councils (nearest first) once the
     token is valid and this phone has passed the practice's identity check; otherwise the page to
     show instead (invalid link, too many tries, or the identity check, which posts to ``/r/<token>``
-    and then leads to ``next_path`` if given — a page under the link — else to ``/r/<token>``).
+    and then leads to ``next_path`` if given, else back to the page asked for — when that is one of
+    the link's own pages that can be shown after a GET).
     """
     opened = await open_entry(request, token)
     if isinstance(opened, Template):
@@ -284,7 +285,8 @@ async def resident_gate(request: Request, token: str,
     if check is not None and not verified_cookie_valid(
             settings_of(request).secret(), token, check.id,
             request.cookies.get(verified_cookie_name(opened["id"]))):
-        return _verify_page(token, check, next_path)
+        wanted = next_path or (request.url.path if request.method == "GET" else None)
+        return _verify_page(token, check, wanted)
     return opened, councils
 
 
