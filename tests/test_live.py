@@ -479,6 +479,29 @@ async def test_a_publish_on_one_server_reaches_a_client_of_the_other(redis_serve
         await on_b.aclose()
 
 
+async def test_a_chair_action_on_one_server_reaches_a_page_following_on_the_other(
+        redis_servers: tuple[Server, Server]) -> None:
+    """The real thing: the chair sends the notice on server A; a page following the meeting on B hears
+    of it (members' stream with the new state, the public stream with the event name only)."""
+    a, b = redis_servers
+    on_a, on_b = await logged_in(a.url), await logged_in(b.url)
+    try:
+        async with follow(on_b, f"/live/meetings/{MEETING}") as member, \
+                follow(on_b, f"/public/live/meetings/{MEETING}") as public:
+            r = await on_a.post(f"/meetings/{MEETING}/step", data={"transition": "notify"},
+                                headers={"x-csrftoken": on_a.cookies["yishi_csrf"], "HX-Request": "true"})
+            assert r.status_code == 200, r.text
+            event = await member.next_event()
+            assert event.event == "state" and json.loads(event.text) == {"state": "notified"}
+            seen = await public.next_event()
+            assert (seen.event, seen.id, seen.text) == ("state", event.id, "{}")
+        page = await on_b.get(f"/meetings/{MEETING}")
+        assert 'id="meeting-state">已通知' in page.text.replace("\n", "")
+    finally:
+        await on_a.aclose()
+        await on_b.aclose()
+
+
 async def test_a_server_keeps_delivering_after_redis_drops_its_connection(
         redis_url: str, redis_servers: tuple[Server, Server]) -> None:
     """A Redis restart or a killed client must not leave a server deaf until it is restarted."""
