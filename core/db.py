@@ -13,9 +13,9 @@ own connection, as in Piccolo.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -48,7 +48,10 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
         self._open: set[aiosqlite.Connection] = set()
-        atexit.register(self._stop_all)
+        # aiosqlite's worker threads are not daemons: an idle pooled connection left open (a test
+        # that never closed its app, a CLI error path) would keep the interpreter from exiting.
+        # threading's own exit hook runs before it joins those threads; atexit runs after.
+        threading._register_atexit(self._stop_all)  # type: ignore[attr-defined]  # as concurrent.futures does
 
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
