@@ -160,6 +160,17 @@ def yishi_workflows() -> Sequence[Path]:
 
 
 @hookspec
+def yishi_vote_rules() -> Sequence[Path]:
+    """Ship voting rules (表决规则, TOML — docs/voting.md) with the plugin.
+
+    Called once when the plugins load. Same rules for paths and ids as ``yishi_forms``: files or
+    folders, ids prefixed with the plugin id, a bad rule or a reused id refuses the plugin naming the
+    file, key and line. A county's own rule (a 村规民约 threshold, a local 加装电梯 rule) is then
+    chosen by id like core's profiles (``plugins.specs.rule(id)``).
+    """
+
+
+@hookspec
 def yishi_on_transition(event: TransitionEvent) -> Any:
     """Hear about every step a topic, task or meeting takes through its workflow.
 

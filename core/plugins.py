@@ -353,7 +353,8 @@ def _drop(pm: pluggy.PluginManager, metas: dict[str, PluginMeta], record: Plugin
 
 def _collect_specs(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
                    records: list[PluginRecord], fail: Any) -> SpecCatalogue:
-    """Core's shared specs plus each plugin's ``yishi_forms`` / ``yishi_workflows``, in load order.
+    """Core's shared specs plus each plugin's ``yishi_forms`` / ``yishi_workflows`` / ``yishi_vote_rules``,
+    in load order.
 
     A plugin with a bad spec (or one reusing an id) is refused with every problem named — file, key,
     line — or with ``on_error = "skip"`` left out whole.
@@ -361,14 +362,18 @@ def _collect_specs(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
     specs = catalogue.core_catalogue()
     form_impls = {i.plugin_name: i for i in pm.hook.yishi_forms.get_hookimpls()}
     workflow_impls = {i.plugin_name: i for i in pm.hook.yishi_workflows.get_hookimpls()}
-    for plugin_id in [p for p in metas if p in form_impls or p in workflow_impls]:
+    rule_impls = {i.plugin_name: i for i in pm.hook.yishi_vote_rules.get_hookimpls()}
+    for plugin_id in [p for p in metas if p in form_impls or p in workflow_impls or p in rule_impls]:
         record = next(r for r in records if r.id == plugin_id)
+
+        def paths(impls: dict[str, Any], pid: str = plugin_id) -> Any:
+            return (impls[pid].function() or ()) if pid in impls else ()
+
         try:
-            forms = form_impls[plugin_id].function() if plugin_id in form_impls else ()
-            workflows = workflow_impls[plugin_id].function() if plugin_id in workflow_impls else ()
-            specs = catalogue.collect(specs, plugin_id, forms or (), workflows or ())
+            specs = catalogue.collect(specs, plugin_id, paths(form_impls), paths(workflow_impls), paths(rule_impls))
         except SpecError as exc:
-            fail(f"插件 {plugin_id}: 表单或流程有误 / bad form or workflow spec:\n{exc}", record)
+            fail(f"插件 {plugin_id}: 表单、流程或表决规则有误 / bad form, workflow or voting rule spec:\n{exc}",
+                 record)
             _drop(pm, metas, record)
     return specs
 

@@ -131,13 +131,15 @@ async def test_a_failing_listener_does_not_undo_the_step(tmp_path: Path, databas
 
 
 def spec_plugin(tmp_path: Path, plugin_id: str, *, forms: dict[str, str] | None = None,
-                workflows: dict[str, str] | None = None, practice: Practice | None = None):
+                workflows: dict[str, str] | None = None, rules: dict[str, str] | None = None,
+                practice: Practice | None = None):
     folder = tmp_path / plugin_id
-    for kind, files in (("forms", forms or {}), ("workflows", workflows or {})):
+    for kind, files in (("forms", forms or {}), ("workflows", workflows or {}), ("rules", rules or {})):
         (folder / kind).mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (folder / kind / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    hooks = {"yishi_forms": lambda: [folder / "forms"], "yishi_workflows": lambda: [folder / "workflows"]}
+    hooks = {"yishi_forms": lambda: [folder / "forms"], "yishi_workflows": lambda: [folder / "workflows"],
+             "yishi_vote_rules": lambda: [folder / "rules"]}
     if practice is not None:
         hooks["yishi_practices"] = lambda: [practice]
     return tiny_plugin(plugin_id, tiny_meta(plugin_id), **hooks)
@@ -210,3 +212,38 @@ def test_a_practice_naming_a_missing_intake_form_is_refused(tmp_path: Path) -> N
     message = refusal(spec_plugin(tmp_path, "noform", practice=Practice(id="noform", name="无表",
                                                                          intake_form="noform_tishi")))
     assert "插件 noform" in message and "noform_tishi" in message and "不存在" in message
+
+
+ELEVATOR_RULE = """
+    id = "elevator_unit"
+    version = 1
+    name = "加装电梯（本单元）"
+    citation = "某市既有住宅加装电梯实施办法"
+    article = "应当经本单元专有部分面积占比三分之二以上且人数占比三分之二以上的业主同意。"
+
+    [approval]
+    combine = "all"
+
+    [[approval.thresholds]]
+    count = "in_favour"
+    measure = "area"
+    base = "eligible"
+    comparison = ">="
+    fraction = "FRACTION"
+    """
+
+
+def test_a_plugin_ships_its_own_voting_rule(tmp_path: Path) -> None:
+    from core.plugins import load_plugins
+
+    plugins = load_plugins(None, extra_modules=[spec_plugin(tmp_path, "county", rules={
+        "elevator.toml": ELEVATOR_RULE.replace("FRACTION", "2/3")})])
+    assert plugins.specs.rule("elevator_unit").name == "加装电梯（本单元）"
+    assert plugins.specs.owner("rule", "elevator_unit") == "county"
+    assert plugins.specs.owner("rule", "civil_code_278") == "core"  # core's profiles stay
+
+
+def test_a_bad_plugin_voting_rule_refuses_the_plugin(tmp_path: Path) -> None:
+    message = refusal(spec_plugin(tmp_path, "county", rules={
+        "elevator.toml": ELEVATOR_RULE.replace("FRACTION", "3/2")}))
+    assert "插件 county" in message and "elevator.toml" in message and "fraction" in message

@@ -1,7 +1,7 @@
-"""Every form and workflow a deployment knows: core's shared specs plus what plugins ship.
+"""Every form, workflow and voting rule a deployment knows: core's shared specs plus what plugins ship.
 
-A plugin ships specs by returning files or folders of TOML from the ``yishi_forms`` and
-``yishi_workflows`` hooks; :func:`collect` reads them once, when the plugins load. Ids are one
+A plugin ships specs by returning files or folders of TOML from the ``yishi_forms``,
+``yishi_workflows`` and ``yishi_vote_rules`` hooks; :func:`collect` reads them once, when the plugins load. Ids are one
 namespace across core and all plugins — a plugin whose spec reuses an id is refused, naming both
 owners — so a practice, a page or a stored submission can name a spec by id alone.
 
@@ -25,6 +25,8 @@ from core.lowcode.registry import shared_forms
 from core.lowcode.specs import SpecError, SpecProblem
 from core.lowcode.workflow import WorkflowSpec, load_workflow_file
 from core.lowcode.workflows import CORE_GUARDS, shared_workflows
+from core.voting.loader import load_rule_file, shared_rules
+from core.voting.rules import Rule
 
 CORE = "core"
 INTAKE_FIELDS = ("title",)
@@ -39,7 +41,9 @@ class SpecCatalogue:
     forms: Mapping[str, FormSpec]
     workflows: Mapping[str, WorkflowSpec]
     owners: Mapping[str, str] = field(default_factory=dict)
-    """``"form:<id>"`` / ``"workflow:<id>"`` → owning plugin id."""
+    """``"form:<id>"`` / ``"workflow:<id>"`` / ``"rule:<id>"`` → owning plugin id."""
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    """Voting rules (表决规则) by id: core's profiles (forms/rules) and the plugins'."""
 
     def form(self, form_id: str) -> FormSpec:
         """One form; ``KeyError`` if no loaded plugin ships it."""
@@ -48,15 +52,20 @@ class SpecCatalogue:
     def workflow(self, workflow_id: str) -> WorkflowSpec:
         return self.workflows[workflow_id]
 
+    def rule(self, rule_id: str) -> Rule:
+        return self.rules[rule_id]
+
     def owner(self, kind: str, spec_id: str) -> str:
         return self.owners.get(f"{kind}:{spec_id}", "")
 
 
 def core_catalogue() -> SpecCatalogue:
     """The shared specs alone (a deployment without plugin specs; the CLI before plugins load)."""
-    forms, workflows = shared_forms(), dict(shared_workflows())
-    owners = {**{f"form:{i}": CORE for i in forms}, **{f"workflow:{i}": CORE for i in workflows}}
-    return SpecCatalogue(MappingProxyType(forms), MappingProxyType(workflows), MappingProxyType(owners))
+    forms, workflows, rules = shared_forms(), dict(shared_workflows()), dict(shared_rules())
+    owners = {**{f"form:{i}": CORE for i in forms}, **{f"workflow:{i}": CORE for i in workflows},
+              **{f"rule:{i}": CORE for i in rules}}
+    return SpecCatalogue(MappingProxyType(forms), MappingProxyType(workflows), MappingProxyType(owners),
+                         MappingProxyType(rules))
 
 
 def _toml_files(paths: Iterable[Any], plugin_id: str, hook: str) -> list[Path]:
@@ -77,12 +86,12 @@ def _toml_files(paths: Iterable[Any], plugin_id: str, hook: str) -> list[Path]:
 
 
 def collect(base: SpecCatalogue, plugin_id: str, form_paths: Sequence[Any],
-            workflow_paths: Sequence[Any]) -> SpecCatalogue:
+            workflow_paths: Sequence[Any], rule_paths: Sequence[Any] = ()) -> SpecCatalogue:
     """``base`` plus one plugin's specs, or :class:`SpecError` naming every problem (nothing is added).
 
     Forms are read first so the plugin's workflows may name them.
     """
-    forms, workflows, owners = dict(base.forms), dict(base.workflows), dict(base.owners)
+    forms, workflows, owners, rules = dict(base.forms), dict(base.workflows), dict(base.owners), dict(base.rules)
     problems = []
     new_forms: list[tuple[Path, FormSpec]] = []
     for path in _toml_files(form_paths, plugin_id, "yishi_forms"):
@@ -112,9 +121,25 @@ def collect(base: SpecCatalogue, plugin_id: str, form_paths: Sequence[Any],
                 "plugin id)"))
             continue
         workflows[spec.id], owners[key] = spec, plugin_id
+    for path in _toml_files(rule_paths, plugin_id, "yishi_vote_rules"):
+        try:
+            rule = load_rule_file(path, source=str(path))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        key = f"rule:{rule.id}"
+        if key in owners:
+            problems.append(SpecProblem(
+                str(path), "id", None,
+                f"表决规则 id {rule.id!r} 已被 {owners[key]} 使用，请换一个（建议以插件 id 开头）",
+                f"voting rule id {rule.id!r} is already used by {owners[key]}; pick another (prefix it with the "
+                "plugin id)"))
+            continue
+        rules[rule.id], owners[key] = rule, plugin_id
     if problems:
         raise SpecError(problems)
-    return SpecCatalogue(MappingProxyType(forms), MappingProxyType(workflows), MappingProxyType(owners))
+    return SpecCatalogue(MappingProxyType(forms), MappingProxyType(workflows), MappingProxyType(owners),
+                         MappingProxyType(rules))
 
 
 def practice_problems(catalogue: SpecCatalogue, practice: Any) -> list[str]:

@@ -1,0 +1,1 @@
+"""Built-in voting rule profiles (TOML), read by core.voting.loader.shared_rules()."""
