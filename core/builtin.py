@@ -26,16 +26,29 @@ def yishi_routes() -> list:
     from core import live
     from core.accounts.controllers import AccountController, UserAdminController
     from core.home import healthz, home
+    from core.meetings.attendance_controllers import routes as attendance_routes
     from core.meetings.controllers import MeetingController
+    from core.meetings.new_controllers import NewMeetingController
     from core.meetings.notice_controllers import NoticeController
+    from core.meetings.projector_controllers import screen_routes
     from core.minutes.controllers import MinutesController
     from core.residents.controllers import ResidentController, RosterController
+    from core.residents.import_controllers import RosterImportController
     from core.topics.controllers import CouncilTopicController, PublicTopicController, ResidentTopicController
     from core.topics.task_controllers import task_routes
 
     return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController,
-            RosterController, ResidentController, ResidentTopicController, CouncilTopicController,
-            PublicTopicController, NoticeController, *task_routes(), *live.routes()]
+            RosterController, RosterImportController, ResidentController, ResidentTopicController,
+            CouncilTopicController, PublicTopicController, NoticeController, *task_routes(), *live.routes(),
+            NewMeetingController, *screen_routes(), *attendance_routes()]
+
+
+@hookimpl
+async def yishi_on_transition(event: core.events.TransitionEvent) -> None:
+    """A closed meeting of a recurring series keeps its upcoming drafts (core.meetings.series)."""
+    from core.meetings.series import on_transition
+
+    await on_transition(event)
 
 
 @hookimpl

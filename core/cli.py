@@ -1,5 +1,5 @@
 """The ``yishi`` command: demo, serve, migrate, plugin list, doctor, minutes export, audit verify,
-backup and restore.
+backup and restore, roster import.
 
 Errors meant for a person (:class:`core.errors.YishiError`) are printed without a traceback and
 exit with status 2; ``yishi doctor`` exits 1 when a check fails.
@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("restore", cmd_restore, "restore a backup into an empty database")
     p.add_argument("src", help="backup file written by `yishi backup`")
     p.add_argument("--force", action="store_true", help="SQLite: replace an existing database file")
+
+    roster = sub.add_parser("roster", help="居民名册 / roster: import").add_subparsers(metavar="ACTION")
+    p = command("import", cmd_roster_import, "import a roster (.xlsx or .csv) into a unit; a file with any error "
+                "imports nothing (exit 1)", parent=roster)
+    p.add_argument("file", help=".xlsx or .csv file")
+    p.add_argument("--unit", type=int, required=True, help="unit id (小区, 村民小组 …)")
+    p.add_argument("--dry-run", action="store_true", help="check and print the report only")
     return parser
 
 
@@ -260,6 +267,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from core.backup import cmd_restore
 
     return cmd_restore(args)
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    from core.residents.import_service import cmd_import
+
+    return cmd_import(args)
 
 
 if __name__ == "__main__":

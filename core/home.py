@@ -21,6 +21,7 @@ async def home(request: Request) -> Template:
         practice = plugins.practice(council["practice"])
         council["practice_name"] = practice.name if practice else council["practice"]
         council["can_manage_roster"] = user is not None and await policy.allows(user, "roster.manage", council["id"])
+        council["can_run"] = user is not None and await policy.allows(user, "meeting.run", council["id"])
     return Template("home.html", context={
         "councils": councils, "practices": list(plugins.practices.values()),
         "state_labels": state_labels(),

@@ -274,6 +274,19 @@ async def follow(client: httpx.AsyncClient, path: str, last_event_id: str | None
 # -------------------------------------------------------------------------------------------------
 
 
+async def test_pages_are_gzipped_but_streams_never_are(memory_server: Server) -> None:
+    """A tablet on weak Wi-Fi gets the console compressed; a compressed stream would hold events back."""
+    client = await logged_in(memory_server.url)
+    try:
+        page = await client.get(f"/meetings/{MEETING}", headers={"Accept-Encoding": "gzip"})
+        assert page.status_code == 200 and page.headers.get("content-encoding") == "gzip"
+        assert 'id="console"' in page.text  # httpx has already inflated it
+        async with follow(client, f"/live/meetings/{MEETING}") as stream:
+            assert "content-encoding" not in stream.response.headers
+    finally:
+        await client.aclose()
+
+
 async def test_a_published_change_reaches_a_member_following_the_meeting(memory_server: Server) -> None:
     client = await logged_in(memory_server.url)
     try:

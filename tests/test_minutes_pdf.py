@@ -1,9 +1,10 @@
 """The minutes PDF, on SQLite and PostgreSQL: what a council files away must say what was decided.
 
-A closed meeting with ten agenda items, hand counts and notes is built through the ORM, printed
-with the same template layers as the app, and read back with pypdf: the text (council, titles,
-counts, outcomes, page footers) and the fonts (embedded, the CJK font really used). The CLI export
-is checked end to end on SQLite.
+A meeting with ten agenda items, hand counts, notes, outcomes, speakers and a sign-in sheet is built
+through the ORM, printed with the same template layers as the app, and read back with pypdf: the text
+(council, titles, counts, outcomes, speakers, 应到/实到 and the quorum, page footers) and the fonts
+(embedded, the CJK font really used). Minutes are final only once approved: before that every page
+says 草稿. The CLI export is checked end to end on SQLite.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pypdf.generic import DictionaryObject
 
 from core import db
 from core.cli import main
-from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
+from core.meetings.tables import AgendaItem, Attendance, HandCount, ItemNote, Meeting, Speaker
 from core.minutes.export import environment_for
 from core.minutes.render import minutes_context, render_html, render_pdf
+from core.org.tables import Person
 from core.plugins import PluginSystem
 from core.settings import PROJECT_ROOT, Settings
 from tests.factories import TOPICS, make_council
@@ -52,6 +54,13 @@ NOTES = {
 }
 
 
+#: What the meeting did with some items (AgendaItem.outcome), and who spoke (name, affiliation, state).
+OUTCOMES = {2: ("deferred", "暂缓", "待物业公开收支后再议"), 4: ("followup", "会后交办", "")}
+SPEAKERS = {1: [("周建华", "6栋业主", "done"), ("吴海涛", "恒信物业", "done"), ("李秀英", "", "waiting")]}
+#: The sign-in sheet: 应到 3 (chair, recorder, property representative), 实到 2, 请假 1.
+SIGN_IN = {"张国庆": "present", "黄丽娟": "present", "吴海涛": "excused"}
+
+
 def expected_outcome(yes: int, no: int, abstain: int) -> str:
     """过半数 computed here, independently of core.meetings.handcount."""
     return "通过" if 2 * yes > yes + no + abstain else "未通过"
@@ -61,11 +70,12 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-async def make_closed_meeting() -> int:
+async def make_closed_meeting(state: str = "approved", sign_in: dict[str, str] | None = None) -> int:
+    """The meeting after it was held: ``approved`` (final minutes) unless ``state`` says otherwise."""
     council = await make_council()
     meeting = await Meeting.objects().create(
         council=council.id, kind="联席会议", title="2026年11月三方联席会议", place="锦绣苑社区会议室",
-        starts_at=datetime(2026, 11, 20, 11, 0, tzinfo=UTC), state="closed",
+        starts_at=datetime(2026, 11, 20, 11, 0, tzinfo=UTC), state=state,
         current_position=None, opened_at=datetime(2026, 11, 20, 11, 3, tzinfo=UTC),
         closed_at=datetime(2026, 11, 20, 13, 10, tzinfo=UTC))
     for position, (title, counts) in enumerate(zip(TOPICS, COUNTS, strict=True), start=1):
@@ -76,6 +86,16 @@ async def make_closed_meeting() -> int:
             await HandCount.objects().create(item=item.id, yes=yes, no=no, abstain=abstain)
         for body in NOTES.get(position, []):
             await ItemNote.objects().create(item=item.id, body=body)
+        if position in OUTCOMES:
+            outcome, _label, note = OUTCOMES[position]
+            await AgendaItem.update({AgendaItem.outcome: outcome, AgendaItem.outcome_note: note}).where(
+                AgendaItem.id == item.id)
+        for n, (name, affiliation, speaker_state) in enumerate(SPEAKERS.get(position, []), start=1):
+            await Speaker.objects().create(item=item.id, name=name, affiliation=affiliation, position=n,
+                                           state=speaker_state)
+    for name, status in (SIGN_IN if sign_in is None else sign_in).items():
+        person = await Person.select(Person.id).where(Person.name == name).first()
+        await Attendance.objects().create(meeting=meeting.id, person=person["id"], name=name, status=status)
     return meeting.id
 
 
@@ -127,8 +147,10 @@ async def test_minutes_pdf_says_what_was_decided(engine, plugins: PluginSystem, 
     flat = squash(text)
     assert COUNCIL in text
     assert "会议纪要" in text and "2026年11月三方联席会议" in text
-    assert "草稿" not in text  # closed: the final minutes
+    assert "草稿" not in text  # approved: the final minutes
     assert "主持人张国庆" in flat and "记录员黄丽娟" in flat
+    assert "出席情况应到3人，实到2人，请假1人，缺席0人。请假：吴海涛。" in flat
+    assert re.search(r"法定人数超过半数[^：]{0,10}：符合法定人数", flat), flat[:600]  # council rule "1/2"
 
     # Every agenda item, in order, with its own counts and outcome (line breaks squashed away).
     starts = []
@@ -149,6 +171,11 @@ async def test_minutes_pdf_says_what_was_decided(engine, plugins: PluginSystem, 
         assert f"结果：{outcome}" in section and f"结果：{other}" not in section, (n, counts, section)
         for body in NOTES.get(n, []):
             assert squash(body) in section, (n, body)
+    for n, (_outcome, label, note) in OUTCOMES.items():
+        section = flat[starts[n - 1]:starts[n]]
+        assert f"议题结果：{label}" + (f"（{note}）" if note else "") in section, section
+    assert "发言：周建华（6栋业主）、吴海涛（恒信物业）、李秀英（登记未发言）" in flat[starts[0]:starts[1]]
+    assert "议题结果" not in flat[starts[0]:starts[1]]
     assert "赞成 7 人，反对 1 人，弃权 1 人" in text  # as printed, with its spaces
 
     # Page footers: 第 i 页 共 N 页 on every page, with the real page count.
@@ -183,6 +210,26 @@ async def test_open_meeting_prints_as_draft(engine, plugins: PluginSystem, setti
         Meeting.id == meeting_id)
     text = "\n".join(page_texts(await print_minutes(meeting_id, plugins, settings, tmp_path)))
     assert "草稿：会议尚未结束" in text
+
+
+@pytest.mark.parametrize("state", ["closed", "approved", "published"])
+async def test_minutes_are_draft_on_every_page_until_approved(engine, plugins: PluginSystem, settings: Settings,
+                                                              tmp_path: Path, state: str) -> None:
+    pages = page_texts(await print_minutes(await make_closed_meeting(state), plugins, settings, tmp_path))
+    text = "\n".join(pages)
+    if state == "closed":
+        assert "草稿：纪要尚未审定" in text
+        assert all("草稿" in page for page in pages), "the 草稿 mark must be on every page"
+    else:
+        assert "草稿" not in text
+
+
+async def test_minutes_say_when_the_quorum_was_not_met(engine, plugins: PluginSystem, settings: Settings,
+                                                       tmp_path: Path) -> None:
+    meeting_id = await make_closed_meeting(sign_in={"张国庆": "present", "吴海涛": "absent"})
+    flat = squash("\n".join(page_texts(await print_minutes(meeting_id, plugins, settings, tmp_path))))
+    assert "应到3人，实到1人，请假0人，缺席2人" in flat  # the recorder was never marked: counted absent
+    assert "未达到法定人数" in flat and "符合法定人数" not in flat
 
 
 # --- yishi minutes export -------------------------------------------------------------------------

@@ -58,7 +58,8 @@ PUBLIC_ROUTES = {
 }
 #: Whole trees that are public by design: a personal link whose token in the path is the credential
 #: (a resident's /r/…, a responsible unit's /u/…), and what councils publish for everyone.
-PUBLIC_PREFIXES = ("/r/{token:str}", "/u/{token:str}", "/public/")
+PUBLIC_PREFIXES = ("/r/{token:str}", "/u/{token:str}", "/public/",
+                   "/m/{meeting_id:int}/{key:str}")  # a meeting's QR sign-in page: the HMAC key is the credential
 
 
 def meant_public(method: str, path: str) -> bool:

@@ -46,13 +46,17 @@ class AccountController(Controller):
         username = form.get("username", "").strip().lower()[:40]
         target = safe_next(form.get("next"))
         values = {"username": username}
-        limits = request.app.state.login_limits
-        if not limits["address"].allow(_client(request)) or not limits["name"].allow(username):
+        # Only failed attempts count: twenty members logging in from the meeting room's one Wi-Fi
+        # address within minutes must all get in, while guessing from it is still cut off.
+        limits, client = request.app.state.login_limits, _client(request)
+        if limits["address"].blocked(client) or limits["name"].blocked(username):
             return Template("accounts/login.html", status_code=429, context={
                 "next": target, "values": values,
                 "errors": {"form": _("尝试次数过多，请稍后再试。")}})
         result = await services.authenticate(username, form.get("password", ""))
         if result.user_id is None:
+            limits["address"].allow(client)
+            limits["name"].allow(username)
             return Template("accounts/login.html", status_code=422, context={
                 "next": target, "values": values, "errors": {"form": result.error}})
         token = await create_session(result.user_id, request.headers.get("user-agent", ""))

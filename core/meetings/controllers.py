@@ -6,23 +6,44 @@ a reload always shows the true state.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 
+from core import live
 from core.accounts.permissions import council_roles, current_user
 from core.i18n import _
+from core.lowcode.forms import KIND_MIME, Upload
 from core.lowcode.workflow import TransitionRefused
-from core.meetings import lifecycle, services
+from core.meetings import agenda, attendance, items, lifecycle, services
 from core.meetings.handcount import parse_counts, rule_label
 from core.meetings.services import MeetingError, MeetingView
-from core.web import form_of, is_htmx, page_or_fragment, parse_id, plugins_of, see_other
+from core.meetings.tables import Meeting
+from core.topics.storage import upload_path
+from core.web import form_of, is_htmx, page_or_fragment, parse_id, plugins_of, see_other, settings_of
 
 PAGE = "meetings/console.html"
 FRAGMENT = "meetings/_console.html"
+#: Roles that run the console (edit the agenda, take notes …); others see it read-only.
+RUNNING_ROLES = frozenset({"chair", "recorder"})
+#: The live events that change what the console shows (core.events.changed in the services).
+LIVE_EVENTS = "state item hands note agenda speaker outcome timer attendance"
+NONCE_MAX = 64
+
+
+def new_nonce() -> str:
+    """A form's one-time key: the same form sent twice (weak Wi-Fi) is stored once."""
+    return secrets.token_urlsafe(24)
+
+
+def _nonce(form: dict[str, str]) -> str | None:
+    raw = form.get("nonce", "").strip()
+    return raw[:NONCE_MAX] if raw else None
 
 
 async def _view(meeting_id: int) -> MeetingView:
@@ -30,6 +51,12 @@ async def _view(meeting_id: int) -> MeetingView:
     if view is None:
         raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
     return view
+
+
+async def _exists(meeting_id: int) -> None:
+    """404 for a meeting that does not exist — one cheap query, where a handler needs no more."""
+    if not await Meeting.exists().where(Meeting.id == meeting_id):
+        raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
 
 
 async def _actor(request: Request) -> str:
@@ -47,10 +74,15 @@ async def _context(request: Request, view: MeetingView, **extra: Any) -> dict[st
     spec = lifecycle.meeting_workflow()
     return {"view": view, "practice": practice, "rule_label": rule_label(), "errors": {},
             "values": {}, "message": "", "steps": await lifecycle.offered(view.meeting, roles),
-            "can_override": "chair" in roles,
+            "can_override": "chair" in roles, "can_run": bool(roles & RUNNING_ROLES),
             "workflow_states": [(s, services.state_labels().get(s, spec.state_label(s))) for s in spec.states],
             "meeting_step_labels": services.step_labels(),
-            # attendance: the sign-in panel's context (core.meetings.attendance) goes here
+            "outcome_labels": items.outcome_labels(), "speaker_labels": items.speaker_state_labels(),
+            "revision": view.meeting["agenda_revision"], "error_item": None, "edit_item": None,
+            "note_nonce": new_nonce(), "speaker_nonce": new_nonce(), "live_version": 0,
+            "live_events": LIVE_EVENTS, "duration_max": agenda.DURATION_MAX,
+            "attachment_mb": agenda.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            **await attendance.console_context(request, view),
             **extra}
 
 
@@ -59,23 +91,30 @@ class MeetingController(Controller):
 
     @get("/{meeting_id:int}", name="meeting", opt={"permission": "meeting.view"})
     async def console(self, request: Request, meeting_id: FromPath[int]) -> Template:
+        version = await live.version(request, f"meeting:{meeting_id}")  # before loading: see docs/live.md
         view = await _view(meeting_id)
-        return Template(PAGE, context=await _context(request, view))
+        # ?edit=<item>: that item's edit form is open (a link, so the page carries one form, not one per item)
+        edit = parse_id(request.query_params.get("edit"))
+        return page_or_fragment(request, PAGE, FRAGMENT, await _context(request, view, live_version=version,
+                                                                        edit_item=edit))
 
     async def _answer(self, request: Request, meeting_id: int, *, error: str = "",
                       errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                      item_id: int | None = None) -> Template | Redirect:
+                      item_id: int | None = None, **extra: Any) -> Template | Redirect:
         failed = bool(error or errors)
         if not failed and not is_htmx(request):
             return see_other(f"/meetings/{meeting_id}")
+        version = await live.version(request, f"meeting:{meeting_id}")
         view = await _view(meeting_id)
         ctx = await _context(request, view, message=error, errors=errors or {}, values=values or {},
-                             error_item=item_id)
+                             error_item=item_id, live_version=version, **extra)
         return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
 
     async def _council_roles(self, request: Request, meeting_id: int) -> set[str]:
-        view = await _view(meeting_id)
-        return await _roles(request, view.council["id"])
+        row = await Meeting.select(Meeting.council).where(Meeting.id == meeting_id).first()
+        if row is None:
+            raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
+        return await _roles(request, row["council"])
 
     @post("/{meeting_id:int}/step", name="meeting_step", opt={"permission": "meeting.run"})
     async def step(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
@@ -91,7 +130,7 @@ class MeetingController(Controller):
     @post("/{meeting_id:int}/override", name="meeting_override", opt={"permission": "meeting.override"})
     async def override(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
         """The chair corrects the meeting's state, with a reason that is recorded (纠错)."""
-        await _view(meeting_id)
+        await _exists(meeting_id)
         form = await form_of(request)
         try:
             await lifecycle.override_meeting(meeting_id, form.get("target", "")[:40], actor=await _actor(request),
@@ -103,7 +142,7 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:int}/open", name="meeting_open", opt={"permission": "meeting.run"})
     async def open(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
-        await _view(meeting_id)
+        await _exists(meeting_id)
         try:
             roles = await self._council_roles(request, meeting_id)
             await services.open_meeting(meeting_id, await _actor(request), roles)
@@ -113,7 +152,7 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:int}/goto", name="meeting_goto", opt={"permission": "meeting.run"})
     async def goto(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
-        await _view(meeting_id)
+        await _exists(meeting_id)
         position = parse_id((await form_of(request)).get("position"))
         if position is None:
             return await self._answer(request, meeting_id, error=_("请选择一个议题。"))
@@ -125,7 +164,7 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands", opt={"permission": "meeting.run"})
     async def hands(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _view(meeting_id)
+        await _exists(meeting_id)
         form = await form_of(request)
         counts, errors = parse_counts(form)
         values = {k: form.get(k, "") for k in ("yes", "no", "abstain")}
@@ -141,21 +180,178 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note", opt={"permission": "meeting.run"})
     async def note(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _view(meeting_id)
-        body, error = services.validate_note((await form_of(request)).get("body"))
+        await _exists(meeting_id)
+        form = await form_of(request)
+        body, error = services.validate_note(form.get("body"))
+        nonce = _nonce(form)
+        keep = {"note_nonce": nonce} if nonce else {}  # a refused note keeps its key: resending it stays one note
         if error:
             return await self._answer(request, meeting_id, errors={"body": error},
-                                      values={"body": body}, item_id=item_id)
+                                      values={"body": body}, item_id=item_id, **keep)
         try:
-            await services.add_note(meeting_id, item_id, body, await _actor(request))
+            await services.add_note(meeting_id, item_id, body, await _actor(request), nonce=nonce)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, error=str(exc), values={"body": body},
-                                      item_id=item_id)
+                                      item_id=item_id, **keep)
+        return await self._answer(request, meeting_id)
+
+    # ---- the agenda (议程): add, edit, delete, reorder, attach -------------------------------------
+
+    @post("/{meeting_id:int}/agenda", name="agenda_add", opt={"permission": "meeting.run"})
+    async def agenda_add(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        values = {k: form.get(k, "") for k in ("title", "description", "proposer", "duration_minutes")}
+        item, errors = agenda.validate_item(form)
+        if item is None:
+            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=0)
+        try:
+            await agenda.add_item(meeting_id, agenda.parse_revision(form.get("revision")), item,
+                                  await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=0)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/agenda/{item_id:int}/edit", name="agenda_edit", opt={"permission": "meeting.run"})
+    async def agenda_edit(self, request: Request, meeting_id: FromPath[int],
+                          item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        values = {k: form.get(k, "") for k in ("title", "description", "proposer", "duration_minutes")}
+        item, errors = agenda.validate_item(form)
+        if item is None:
+            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=item_id,
+                                      edit_item=item_id)
+        try:
+            await agenda.edit_item(meeting_id, item_id, agenda.parse_revision(form.get("revision")), item,
+                                   await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=item_id,
+                                      edit_item=item_id)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/agenda/{item_id:int}/delete", name="agenda_delete", opt={"permission": "meeting.run"})
+    async def agenda_delete(self, request: Request, meeting_id: FromPath[int],
+                            item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        try:
+            await agenda.delete_item(meeting_id, item_id, agenda.parse_revision(form.get("revision")),
+                                     await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/agenda/{item_id:int}/move", name="agenda_move", opt={"permission": "meeting.run"})
+    async def agenda_move(self, request: Request, meeting_id: FromPath[int],
+                          item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        try:
+            await agenda.move_item(meeting_id, item_id, form.get("direction", ""),
+                                   agenda.parse_revision(form.get("revision")), await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/attachments", name="agenda_attach",
+          opt={"permission": "meeting.run"})
+    async def attach(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await request.form()
+        raw = form.get("file")
+        upload = None
+        if isinstance(raw, UploadFile):
+            upload = Upload(raw.filename or "", raw.content_type or "", await raw.read())
+        kind, error = agenda.check_attachment(upload)
+        if error or upload is None:
+            return await self._answer(request, meeting_id, errors={f"file-{item_id}": error or ""}, item_id=item_id)
+        try:
+            await agenda.add_attachment(settings_of(request).data_dir, meeting_id, item_id, upload, kind,
+                                        await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), item_id=item_id)
+        return await self._answer(request, meeting_id)
+
+    @get("/{meeting_id:int}/attachments/{attachment_id:int}", name="agenda_attachment",
+         opt={"permission": "meeting.view"})
+    async def attachment_file(self, request: Request, meeting_id: FromPath[int], attachment_id: FromPath[int]) -> File:
+        """An item's file, for people who may see the meeting (never public: the URL is not a secret)."""
+        found = await agenda.attachment(meeting_id, attachment_id)
+        path = upload_path(settings_of(request).data_dir, found["sha256"]) if found else None
+        if found is None or path is None or not path.exists():
+            raise NotFoundException(_("文件不存在。"))
+        return File(path=path, filename=found["name"], content_disposition_type="inline",
+                    media_type=KIND_MIME[found["kind"]][0],
+                    headers={"Cache-Control": "private, max-age=3600"})  # nosniff: core.security
+
+    # ---- per item: speakers, outcome, timer -----------------------------------------------------
+
+    @post("/{meeting_id:int}/items/{item_id:int}/speakers", name="speaker_add", opt={"permission": "meeting.run"})
+    async def speaker_add(self, request: Request, meeting_id: FromPath[int],
+                          item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        cleaned, errors = items.validate_speaker(form)
+        nonce = _nonce(form)
+        keep = {"speaker_nonce": nonce} if nonce else {}
+        values = {"speaker_name": form.get("name", ""), "speaker_affiliation": form.get("affiliation", "")}
+        if errors:
+            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=item_id, **keep)
+        try:
+            await items.add_speaker(meeting_id, item_id, cleaned["name"], cleaned["affiliation"],
+                                    await _actor(request), nonce=nonce)
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=item_id, **keep)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/speakers/{speaker_id:int}", name="speaker_state",
+          opt={"permission": "meeting.run"})
+    async def speaker_state(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int],
+                            speaker_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        state = (await form_of(request)).get("state", "")
+        try:
+            if state == "removed":
+                await items.remove_speaker(meeting_id, item_id, speaker_id, await _actor(request))
+            else:
+                await items.set_speaker_state(meeting_id, item_id, speaker_id, state, await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/outcome", name="item_outcome", opt={"permission": "meeting.run"})
+    async def outcome(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        form = await form_of(request)
+        outcome, note, errors = items.validate_outcome(form)
+        values = {"outcome": form.get("outcome", ""), "outcome_note": form.get("outcome_note", "")}
+        if errors:
+            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=item_id)
+        try:
+            await items.set_outcome(meeting_id, item_id, outcome, note, await _actor(request))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=item_id)
+        return await self._answer(request, meeting_id)
+
+    @post("/{meeting_id:int}/items/{item_id:int}/timer", name="item_timer", opt={"permission": "meeting.run"})
+    async def timer(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
+        await _exists(meeting_id)
+        action = (await form_of(request)).get("action", "")
+        try:
+            if action == "start":
+                await items.start_timer(meeting_id, item_id, await _actor(request))
+            elif action == "pause":
+                await items.pause_timer(meeting_id, item_id, await _actor(request))
+            else:
+                raise MeetingError(_("请选择开始或暂停计时。"))
+        except MeetingError as exc:
+            return await self._answer(request, meeting_id, error=str(exc))
         return await self._answer(request, meeting_id)
 
     @post("/{meeting_id:int}/close", name="meeting_close", opt={"permission": "meeting.run"})
     async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
-        await _view(meeting_id)
+        await _exists(meeting_id)
         try:
             roles = await self._council_roles(request, meeting_id)
             await services.close_meeting(meeting_id, await _actor(request), roles)

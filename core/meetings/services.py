@@ -52,6 +52,24 @@ class ItemView:
     duration_minutes: int
     counts: Counts | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = ""
+    outcome_note: str = ""
+    timer_elapsed: int = 0
+    timer_started_at: datetime | None = None
+    speakers: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def elapsed(self) -> int:
+        """Seconds the item's timer has run, including the current run (at the time of asking)."""
+        elapsed = self.timer_elapsed
+        if self.timer_started_at is not None:
+            elapsed += max(0, int((datetime.now(UTC) - self.timer_started_at).total_seconds()))
+        return elapsed
+
+    @property
+    def timer_running(self) -> bool:
+        return self.timer_started_at is not None
 
 
 @dataclass
@@ -107,12 +125,21 @@ _MEETING_SQL = (
 
 #: The agenda with each item's hand count and notes in one query (an item repeats once per note).
 _AGENDA_SQL = (
-    "SELECT i.id, i.position, i.title, i.description, i.proposer, i.duration_minutes,"
-    " h.yes, h.no, h.abstain, n.id AS note_id, n.body AS note_body, n.created_at AS note_created_at"
+    "SELECT i.id, i.position, i.title, i.description, i.proposer, i.duration_minutes, i.outcome, i.outcome_note,"
+    " i.timer_elapsed, i.timer_started_at, h.yes, h.no, h.abstain,"
+    " n.id AS note_id, n.body AS note_body, n.created_at AS note_created_at"
     " FROM yishi_agenda_item i"
     " LEFT JOIN yishi_hand_count h ON h.item = i.id"
     " LEFT JOIN yishi_item_note n ON n.item = i.id"
     " WHERE i.meeting = {} ORDER BY i.position, n.id")
+
+#: Each item's speakers and files, one query for both (``kind`` tells them apart).
+_EXTRAS_SQL = (
+    "SELECT 's' AS kind, s.item, s.id, s.name, s.affiliation AS detail, s.state, s.position AS ord, 0 AS size"
+    " FROM yishi_speaker s JOIN yishi_agenda_item i ON i.id = s.item WHERE i.meeting = {}"
+    " UNION ALL SELECT 'a' AS kind, a.item, a.id, a.name, a.kind AS detail, '' AS state, a.id AS ord, a.size"
+    " FROM yishi_agenda_attachment a JOIN yishi_agenda_item j ON j.id = a.item WHERE j.meeting = {}"
+    " ORDER BY 1, 2, 7, 3")
 
 
 async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingView | None:
@@ -132,17 +159,39 @@ async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingVi
         if not views or views[-1].id != r["id"]:
             views.append(ItemView(id=r["id"], position=r["position"], title=r["title"],
                                   description=r["description"], proposer=r["proposer"],
-                                  duration_minutes=r["duration_minutes"],
+                                  duration_minutes=r["duration_minutes"], outcome=r["outcome"] or "",
+                                  outcome_note=r["outcome_note"] or "", timer_elapsed=r["timer_elapsed"] or 0,
+                                  timer_started_at=_aware(r["timer_started_at"]),
                                   counts=None if r["yes"] is None else Counts(r["yes"], r["no"], r["abstain"])))
         if r["note_id"] is not None:
             views[-1].notes.append({"id": r["note_id"], "item": r["id"], "body": r["note_body"],
                                     "created_at": r["note_created_at"]})
+    by_id = {v.id: v for v in views}
+    if views:
+        for r in await AgendaItem.raw(_EXTRAS_SQL, meeting_id, meeting_id):
+            item = by_id.get(r["item"])
+            if item is None:
+                continue
+            if r["kind"] == "s":
+                item.speakers.append({"id": r["id"], "name": r["name"], "affiliation": r["detail"],
+                                      "state": r["state"]})
+            else:
+                item.attachments.append({"id": r["id"], "name": r["name"], "kind": r["detail"], "size": r["size"]})
     members: list[dict[str, Any]] = []
     if with_members:
         members = await CouncilMember.select(
             CouncilMember.role, CouncilMember.affiliation, CouncilMember.person.name.as_alias("name"),
         ).where(CouncilMember.council == council["id"]).order_by(CouncilMember.position)
     return MeetingView(meeting=row, council=council, items=views, members=members)
+
+
+def _aware(value: Any) -> datetime | None:
+    """A timestamp from a raw query: SQLite gives text or a naive datetime (UTC), PostgreSQL an aware one."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def step_meeting(meeting_id: int, transition: str, actor: str, roles: Collection[str] = ("chair",),
@@ -162,7 +211,8 @@ async def open_meeting(meeting_id: int, actor: str, roles: Collection[str] = ("c
 
 
 async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
-    """Make the item at ``position`` the current one. Idempotent: the target is explicit."""
+    """Make the item at ``position`` the current one (the item timer that was running pauses).
+    Idempotent: the target is explicit."""
     exists = await AgendaItem.exists().where(
         (AgendaItem.meeting == meeting_id) & (AgendaItem.position == position))
     if not exists:
@@ -172,17 +222,18 @@ async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
             (Meeting.id == meeting_id) & (Meeting.state == "in_session"))).first()
         if before is not None and before["current_position"] != position:
             await Meeting.update({Meeting.current_position: position}).where(Meeting.id == meeting_id)
+            await lifecycle.stop_timers(meeting_id, datetime.now(UTC))
             await audit.record(actor=actor, action="meeting.item_changed", entity=f"meeting:{meeting_id}",
                                before={"current_position": before["current_position"]},
                                after={"current_position": position})
             events.changed(f"meeting:{meeting_id}", "item", {"current_position": position})
-    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
+    await require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
 
 
 async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor: str) -> None:
     """Store (or correct) the show-of-hands result of an item while the meeting is in session."""
-    await _require_item(meeting_id, item_id)
-    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能记录表决结果。"))
+    await require_item(meeting_id, item_id)
+    await require_state(meeting_id, "in_session", _("会议不在进行中，不能记录表决结果。"))
     after = {"yes": counts.yes, "no": counts.no, "abstain": counts.abstain}
     async with db.atomic():
         row = await db.for_update(HandCount.select(HandCount.yes, HandCount.no, HandCount.abstain).where(
@@ -195,6 +246,9 @@ async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor
             target=HandCount.item, action="DO UPDATE",
             values=[HandCount.yes, HandCount.no, HandCount.abstain, HandCount.recorded_at],
         )
+        # A show of hands is a vote: the item's outcome says so unless the chair chose another.
+        await AgendaItem.update({AgendaItem.outcome: "vote"}).where(
+            (AgendaItem.id == item_id) & (AgendaItem.outcome == ""))
         await audit.record(actor=actor, action="item.hands_recorded", entity=f"agenda_item:{item_id}",
                            before=row, after=after)
         events.changed(f"meeting:{meeting_id}", "hands", {"item": item_id})
@@ -203,13 +257,17 @@ async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor
 async def add_note(meeting_id: int, item_id: int, body: str, actor: str, nonce: str | None = None) -> None:
     """Append the recorder's note to an item. ``nonce`` is the form's one-time key: a note resent on
     weak Wi-Fi (same key) is stored once — checked first, and enforced by a unique index."""
-    await _require_item(meeting_id, item_id)
-    await _require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
+    await require_item(meeting_id, item_id)
+    await require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
     if nonce and await ItemNote.exists().where(ItemNote.nonce == nonce):
         return
     async with db.atomic():
-        row = (await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC), nonce=nonce))
-               .returning(ItemNote.id))[0]
+        # Two tablets resending the same form at once: the unique index keeps one, the other adds nothing.
+        rows = await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC), nonce=nonce)
+                                     ).on_conflict(target=ItemNote.nonce, action="DO NOTHING").returning(ItemNote.id)
+        if not rows:
+            return
+        row = rows[0]
         await audit.record(actor=actor, action="item.note_added", entity=f"agenda_item:{item_id}",
                            after={"note": row["id"], "body": body})
         events.changed(f"meeting:{meeting_id}", "note", {"item": item_id})
@@ -233,7 +291,7 @@ def validate_note(raw: str | None) -> tuple[str, str | None]:
     return body, None
 
 
-async def _require_state(meeting_id: int, state: str, message: str) -> None:
+async def require_state(meeting_id: int, state: str, message: str) -> None:
     row = await Meeting.select(Meeting.state).where(Meeting.id == meeting_id).first()
     if row is None:
         raise MeetingError(_("会议不存在。"))
@@ -241,7 +299,7 @@ async def _require_state(meeting_id: int, state: str, message: str) -> None:
         raise MeetingError(message)
 
 
-async def _require_item(meeting_id: int, item_id: int) -> None:
+async def require_item(meeting_id: int, item_id: int) -> None:
     exists = await AgendaItem.exists().where(
         (AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id))
     if not exists:
@@ -265,4 +323,8 @@ async def list_councils() -> list[dict[str, Any]]:
     return councils
 
 
-__all__ = ["ItemView", "MeetingError", "MeetingView", "state_labels"]
+#: Older names, kept for callers outside this module.
+_require_state = require_state
+_require_item = require_item
+
+__all__ = ["ItemView", "MeetingError", "MeetingView", "require_item", "require_state", "state_labels"]

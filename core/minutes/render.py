@@ -14,11 +14,17 @@ from typing import Any
 from jinja2 import Environment
 
 from core.fonts import MissingFontError, cjk_font_families
+from core.i18n import _
+from core.meetings import attendance
 from core.meetings.handcount import rule_label
+from core.meetings.items import outcome_labels
 from core.meetings.services import MeetingView, load_meeting
+from core.meetings.tables import AgendaItem, Speaker
 from core.plugins import PluginSystem
 
 TEMPLATE = "minutes/minutes.html"
+#: Minutes are final once the meeting has approved them (审定); before that every page says 草稿.
+FINAL_STATES = frozenset({"approved", "published"})
 
 
 class MinutesNotFound(LookupError):
@@ -38,7 +44,10 @@ async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str
         "rule_label": rule_label(),
         "chair": _names(view, "chair"),
         "recorder": _names(view, "recorder"),
-        "draft": view.state != "closed",
+        "draft": view.state not in FINAL_STATES,
+        "draft_note": draft_note(view.state),
+        "attendance": await attendance.summary(meeting_id),
+        "item_records": await item_records(meeting_id),
         "generated_at": datetime.now(UTC),
     }
     owners = {pid for pid, meta in plugins.metas.items() if meta.builtin}
@@ -48,6 +57,34 @@ async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str
                                             meeting=view.meeting, context=dict(context)):
         context.update(extra)
     return context
+
+
+def draft_note(state: str) -> str:
+    """Why these minutes are not final yet ("" once approved)."""
+    if state in FINAL_STATES:
+        return ""
+    if state == "closed":
+        return _("草稿：纪要尚未审定，以下内容可能变动")
+    if state == "cancelled":
+        return _("草稿：会议已取消")
+    return _("草稿：会议尚未结束，以下内容可能变动")
+
+
+async def item_records(meeting_id: int) -> dict[int, dict[str, Any]]:
+    """Per agenda item: what the meeting did with it (协商一致 / 表决 / 暂缓 / 会后交办, with the
+    note) and who spoke, in the order they were registered."""
+    labels = outcome_labels()
+    items = await AgendaItem.select(AgendaItem.id, AgendaItem.outcome, AgendaItem.outcome_note).where(
+        AgendaItem.meeting == meeting_id)
+    records: dict[int, dict[str, Any]] = {
+        i["id"]: {"outcome": labels.get(i["outcome"], i["outcome"]) if i["outcome"] else "",
+                  "outcome_note": i["outcome_note"], "speakers": []} for i in items}
+    if records:
+        speakers = await Speaker.select(Speaker.item, Speaker.name, Speaker.affiliation, Speaker.state).where(
+            Speaker.item.is_in(list(records))).order_by(Speaker.position).order_by(Speaker.id)
+        for sp in speakers:
+            records[sp["item"]]["speakers"].append(sp)
+    return records
 
 
 def _names(view: MeetingView, role: str) -> str:

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Response, Template
 
 from core.accounts.permissions import PUBLIC, current_user
 from core.i18n import _
+from core.meetings.attendance import join_key
 from core.meetings.services import state_labels
 from core.ratelimit import RateLimiter
 from core.residents import services, slips
@@ -324,6 +325,8 @@ class ResidentController(Controller):
             practice = plugins.practice(council["practice"])
             council["practice_name"] = practice.name if practice else ""
             council["meetings"] = meetings.get(council["id"], [])
+            for m in council["meetings"]:  # residents sign in to open meetings from their own page
+                m["join_key"] = join_key(settings_of(request), m["id"]) if m["is_open"] else ""
         from core.topics.services import entry_topics, topic_state_labels
 
         return Template("residents/resident.html", headers=PRIVATE, context={

@@ -327,15 +327,17 @@ async def councils_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def upcoming_meetings(council_ids: list[int], now: datetime | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Meetings under way or still to come (draft, from a day ago on), with their agendas, by council."""
+    """Meetings under way or still to come (draft or notified, from a day ago on), with their agendas, by
+    council."""
     out: dict[int, list[dict[str, Any]]] = {cid: [] for cid in council_ids}
     if not council_ids:
         return out
     since = (now or datetime.now(UTC)) - timedelta(days=1)
     meetings = await Meeting.select(
         Meeting.id, Meeting.council, Meeting.title, Meeting.kind, Meeting.starts_at, Meeting.place, Meeting.state,
+        Meeting.is_open,
     ).where(Meeting.council.is_in(council_ids) & (
-        (Meeting.state == "in_session") | ((Meeting.state == "draft") & (Meeting.starts_at >= since))
+        (Meeting.state == "in_session") | (Meeting.state.is_in(["draft", "notified"]) & (Meeting.starts_at >= since))
     )).order_by(Meeting.starts_at)
     shown = []
     for m in meetings:

@@ -191,7 +191,8 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     assert _squash(first) in _squash(text), text[:2000]
     assert "赞成 7" in text, text[:2000]
     assert _squash(NOTE) in _squash(text)
-    assert "草稿" not in text  # the meeting is closed: final minutes, not a draft
+    # Closed but not yet approved (审定): the minutes say they are a draft until the meeting approves them.
+    assert "纪要尚未审定" in text and "会议尚未结束" not in text
     assert_not_reloaded(page)
     assert not console_errors, f"browser console errors (CSP violations show up here): {console_errors}"
 

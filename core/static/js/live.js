@@ -41,6 +41,9 @@
       if (f.type === "checkbox" || f.type === "radio") { return f.checked !== f.defaultChecked; }
       if (f.type === "file") { return f.files.length > 0; }
       if (f.tagName === "SELECT") {
+        // With no option marked selected the browser shows the first one: that is the default too.
+        var marked = Array.prototype.some.call(f.options, function (o) { return o.defaultSelected; });
+        if (!marked) { return !f.multiple && f.selectedIndex > 0; }
         return Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; });
       }
       return !/^(submit|button|reset|hidden)$/.test(f.type) && f.value !== f.defaultValue;

@@ -1,0 +1,340 @@
+"""The chair's console over HTTP, on SQLite and PostgreSQL: editing the agenda (with its revision),
+attachments, notes sent twice, speakers, outcomes, the item timer, who may do what, and two tablets
+acting at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from core.meetings.agenda import ATTACHMENT_MAX_BYTES
+from core.meetings.tables import AgendaAttachment, AgendaItem, ItemNote, Meeting, Speaker
+from core.org.tables import Council, CouncilMember, Person
+from tests.conftest import database_state, http_client, login
+from tests.factories import make_meeting, make_user
+
+HX = {"HX-Request": "true"}
+STALE = "议程已被修改，请刷新后再试"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200
+
+
+async def _agenda(meeting_id: int) -> list[dict[str, Any]]:
+    return await AgendaItem.select(AgendaItem.id, AgendaItem.position, AgendaItem.title,
+                                   AgendaItem.duration_minutes).where(
+        AgendaItem.meeting == meeting_id).order_by(AgendaItem.position)
+
+
+async def _revision(meeting_id: int) -> int:
+    return (await Meeting.select(Meeting.agenda_revision).where(Meeting.id == meeting_id).first())["agenda_revision"]
+
+
+def _item(title: str, revision: int, **extra: str) -> dict[str, str]:
+    return {"title": title, "proposer": "第三网格", "duration_minutes": "15", "description": "",
+            "revision": str(revision), **extra}
+
+
+async def _open(client: httpx.AsyncClient, meeting_id: int) -> list[dict[str, Any]]:
+    r = await client.post(f"/meetings/{meeting_id}/open", headers=HX)
+    assert r.status_code == 200 and "进行中" in r.text
+    return await _agenda(meeting_id)
+
+
+async def test_agenda_add_edit_reorder_delete(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(3)
+    mid = meeting.id
+    await login(client, "chair")
+    page = await client.get(f"/meetings/{mid}")
+    assert '<input type="hidden" name="revision" value="0">' in page.text
+    assert "上移" in page.text and "下移" in page.text and "确定删除" in page.text
+    # A second tablet follows the meeting's live stream and re-fetches this page (core/static/js/live.js).
+    assert f'data-live="/live/meetings/{mid}" data-live-get="/meetings/{mid}"' in page.text
+    assert '<script src="/static/js/live.js" defer></script>' in page.text and "/static/js/console.js" in page.text
+
+    r = await client.post(f"/meetings/{mid}/agenda", data=_item("东门增设无障碍坡道", 0), headers=HX)
+    assert r.status_code == 200 and "东门增设无障碍坡道" in r.text
+    assert '<input type="hidden" name="revision" value="1">' in r.text  # the fresh fragment carries the new one
+    items = await _agenda(mid)
+    assert [i["position"] for i in items] == [1, 2, 3, 4] and items[3]["title"] == "东门增设无障碍坡道"
+    new_id = items[3]["id"]
+
+    page = await client.get(f"/meetings/{mid}?edit={new_id}")  # 编辑 is a link: the page opens that item's form
+    assert f'action="/meetings/{mid}/agenda/{new_id}/edit"' in page.text and 'value="东门增设无障碍坡道"' in page.text
+    assert page.text.count('/edit"') == 2  # action and hx-post of that one form; no other item's
+    r = await client.post(f"/meetings/{mid}/agenda/{new_id}/edit",
+                          data=_item("东门及北门增设无障碍坡道", 1, duration_minutes="20"), headers=HX)
+    assert r.status_code == 200
+    r = await client.post(f"/meetings/{mid}/agenda/{new_id}/move", data={"direction": "up", "revision": "2"},
+                          headers=HX)
+    assert r.status_code == 200
+    items = await _agenda(mid)
+    assert (items[2]["id"], items[2]["title"], items[2]["duration_minutes"]) == (new_id, "东门及北门增设无障碍坡道", 20)
+
+    first = items[0]["id"]
+    r = await client.post(f"/meetings/{mid}/agenda/{first}/delete", data={"revision": "3"}, headers=HX)
+    assert r.status_code == 200
+    items = await _agenda(mid)
+    assert [i["position"] for i in items] == [1, 2, 3] and first not in [i["id"] for i in items]
+    assert items[1]["id"] == new_id
+    assert await _revision(mid) == 4
+
+    # A stale page (rendered at revision 3) or a retried request changes nothing and says why.
+    before = await database_state()
+    for url, data in [(f"/meetings/{mid}/agenda/{new_id}/edit", _item("改名", 3)),
+                      (f"/meetings/{mid}/agenda/{new_id}/move", {"direction": "down", "revision": "3"}),
+                      (f"/meetings/{mid}/agenda/{new_id}/delete", {"revision": "3"}),
+                      (f"/meetings/{mid}/agenda", _item("重复提交的议题", 3)),
+                      (f"/meetings/{mid}/agenda", {**_item("没有版本号", 4), "revision": ""})]:
+        r = await client.post(url, data=data, headers=HX)
+        assert r.status_code == 422 and STALE in r.text, (url, r.status_code)
+    assert await database_state() == before
+
+    # Without JavaScript: POST then 303 back to the console.
+    r = await client.post(f"/meetings/{mid}/agenda/{new_id}/move", data={"direction": "down", "revision": "4"})
+    assert r.status_code == 303 and r.headers["location"] == f"/meetings/{mid}"
+    assert (await _agenda(mid))[2]["id"] == new_id
+
+
+async def test_agenda_bad_input_shown_beside_fields(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(1)
+    await login(client, "chair")
+    before = await database_state()
+    r = await client.post(f"/meetings/{meeting.id}/agenda",
+                          data=_item("  ", 0, duration_minutes="0", proposer="网" * 61), headers=HX)
+    assert r.status_code == 422
+    assert "请填写议题名称" in r.text and "建议时长须为 1–240 分钟的整数" in r.text and "提出人不能超过 60 字" in r.text
+    assert 'value="0"' in r.text  # what was typed stays
+    r = await client.post(f"/meetings/{meeting.id}/agenda", data=_item("议题", 0, duration_minutes="241"), headers=HX)
+    assert r.status_code == 422 and "建议时长须为 1–240 分钟的整数" in r.text
+    assert await database_state() == before
+
+
+async def test_agenda_fixed_once_in_session_but_items_may_be_added(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    await login(client, "chair")
+    items = await _open(client, meeting.id)
+    rev = await _revision(meeting.id)
+    r = await client.post(f"/meetings/{meeting.id}/agenda/{items[0]['id']}/delete", data={"revision": str(rev)},
+                          headers=HX)
+    assert r.status_code == 422 and "议程不能再修改" in r.text
+    r = await client.post(f"/meetings/{meeting.id}/agenda", data=_item("临时动议：暖气试水安排", rev), headers=HX)
+    assert r.status_code == 200 and "临时动议：暖气试水安排" in r.text
+    assert [i["position"] for i in await _agenda(meeting.id)] == [1, 2, 3]
+    assert (await Meeting.objects().get(Meeting.id == meeting.id)).current_position == 1
+
+
+async def test_attachments_checked_by_content_and_served_to_viewers(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(1)
+    await login(client, "chair")
+    item = (await _agenda(meeting.id))[0]["id"]
+    url = f"/meetings/{meeting.id}/items/{item}/attachments"
+
+    r = await client.post(url, files={"file": ("充电棚选址.png", PNG, "image/png")}, headers=HX)
+    assert r.status_code == 200 and "充电棚选址.png" in r.text
+    r = await client.post(url, files={"file": ("报价单.pdf", PDF, "application/pdf")}, headers=HX)
+    assert r.status_code == 200 and "报价单.pdf" in r.text
+    r = await client.post(url, files={"file": ("报价单.pdf", PDF, "application/pdf")}, headers=HX)  # resent
+    assert await AgendaAttachment.count() == 2
+
+    before = await database_state()
+    r = await client.post(url, files={"file": ("报价单2.pdf", EXE, "application/pdf")}, headers=HX)
+    assert r.status_code == 422 and "Windows 程序" in r.text and "只接受 JPEG、PNG、WebP 图片和 PDF 文档" in r.text
+    big = PDF + b"0" * (ATTACHMENT_MAX_BYTES - len(PDF) + 1)
+    r = await client.post(url, files={"file": ("扫描件.pdf", big, "application/pdf")}, headers=HX)
+    assert r.status_code == 422 and "超过 8 MB" in r.text
+    assert await database_state() == before
+
+    stored = await AgendaAttachment.select().order_by(AgendaAttachment.id)
+    r = await client.get(f"/meetings/{meeting.id}/attachments/{stored[1]['id']}")
+    assert r.status_code == 200 and r.content == PDF and r.headers["content-type"] == "application/pdf"
+    r = await client.get(f"/meetings/{meeting.id}/attachments/{stored[0]['id']}")
+    assert r.headers["content-type"] == "image/png" and r.headers["x-content-type-options"] == "nosniff"
+    assert f'href="/meetings/{meeting.id}/attachments/{stored[0]["id"]}"' in (await client.get(
+        f"/meetings/{meeting.id}")).text
+
+    other = await make_meeting(1, council=await Council.objects().get(Council.id == meeting.council))
+    assert (await client.get(f"/meetings/{other.id}/attachments/{stored[0]['id']}")).status_code == 404
+    async with http_client(client.app) as anonymous:  # type: ignore[attr-defined]
+        r = await anonymous.get(f"/meetings/{meeting.id}/attachments/{stored[0]['id']}")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+async def test_note_resent_with_same_nonce_is_stored_once(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(1)
+    await login(client, "recorder")
+    items = await _open(client, meeting.id)
+    page = (await client.get(f"/meetings/{meeting.id}")).text
+    assert 'name="nonce"' in page
+    url = f"/meetings/{meeting.id}/items/{items[0]['id']}/notes"
+    for _ in range(3):
+        r = await client.post(url, data={"body": "物业承诺本周内清理楼道杂物。", "nonce": "k-note-1"}, headers=HX)
+        assert r.status_code == 200
+    await client.post(url, data={"body": "第二条记录", "nonce": "k-note-2"}, headers=HX)
+    assert [n["body"] for n in await ItemNote.select(ItemNote.body).order_by(ItemNote.id)] == [
+        "物业承诺本周内清理楼道杂物。", "第二条记录"]
+    # A refused note keeps its key, so sending it again after fixing it still stores it once.
+    r = await client.post(url, data={"body": " ", "nonce": "k-note-3"}, headers=HX)
+    assert r.status_code == 422 and 'value="k-note-3"' in r.text
+
+
+async def test_speakers_list(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(1)
+    await login(client, "chair")
+    item = (await _open(client, meeting.id))[0]["id"]
+    url = f"/meetings/{meeting.id}/items/{item}/speakers"
+    for _ in range(2):
+        r = await client.post(url, data={"name": "李秀英", "affiliation": "6栋", "nonce": "s-1"}, headers=HX)
+    await client.post(url, data={"name": "陈志强", "affiliation": "恒信物业", "nonce": "s-2"}, headers=HX)
+    rows = await Speaker.select().order_by(Speaker.position)
+    assert [(s["name"], s["position"], s["state"]) for s in rows] == [("李秀英", 1, "waiting"),
+                                                                      ("陈志强", 2, "waiting")]
+
+    await client.post(f"{url}/{rows[0]['id']}", data={"state": "speaking"}, headers=HX)
+    r = await client.post(f"{url}/{rows[1]['id']}", data={"state": "speaking"}, headers=HX)
+    assert "正在发言" in r.text
+    states = {s["name"]: s["state"] for s in await Speaker.select()}
+    assert states == {"李秀英": "done", "陈志强": "speaking"}  # one speaker at a time
+
+    for _ in range(2):  # removing twice is fine
+        r = await client.post(f"{url}/{rows[0]['id']}", data={"state": "removed"}, headers=HX)
+        assert r.status_code == 200
+    assert [s["name"] for s in await Speaker.select()] == ["陈志强"]
+
+    r = await client.post(url, data={"name": "", "affiliation": "", "nonce": "s-3"}, headers=HX)
+    assert r.status_code == 422 and "请填写发言人姓名" in r.text
+    r = await client.post(f"{url}/{rows[1]['id']}", data={"state": "shouting"}, headers=HX)
+    assert r.status_code == 422 and await Speaker.count() == 1
+
+
+async def test_outcomes(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    await login(client, "chair")
+    items = await _open(client, meeting.id)
+    url = f"/meetings/{meeting.id}/items/{items[0]['id']}/outcome"
+    r = await client.post(url, data={"outcome": "deferred", "outcome_note": "待业委会征求意见后再议"}, headers=HX)
+    assert r.status_code == 200 and 'id="outcome-result">暂缓' in r.text
+    row = await AgendaItem.select(AgendaItem.outcome, AgendaItem.outcome_note).where(
+        AgendaItem.id == items[0]["id"]).first()
+    assert row == {"outcome": "deferred", "outcome_note": "待业委会征求意见后再议"}
+
+    r = await client.post(url, data={"outcome": "maybe"}, headers=HX)
+    assert r.status_code == 422 and "请选择议题结果" in r.text
+
+    # A show of hands makes the outcome 表决 (unless the chair chose another).
+    second = items[1]["id"]
+    await client.post(f"/meetings/{meeting.id}/goto", data={"position": "2"}, headers=HX)
+    await client.post(f"/meetings/{meeting.id}/items/{second}/hands", data={"yes": "6", "no": "1", "abstain": "0"},
+                      headers=HX)
+    assert (await AgendaItem.select(AgendaItem.outcome).where(AgendaItem.id == second).first())["outcome"] == "vote"
+    r = await client.post(f"/meetings/{meeting.id}/close", headers=HX)
+    assert "暂缓" in r.text and "待业委会征求意见后再议" in r.text and "表决" in r.text
+
+
+async def test_timer_start_pause_and_goto_pauses(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    await login(client, "chair")
+    items = await _open(client, meeting.id)
+    first = items[0]["id"]
+    url = f"/meetings/{meeting.id}/items/{first}/timer"
+    r = await client.post(url, data={"action": "start"}, headers=HX)
+    assert r.status_code == 200 and "暂停计时" in r.text and 'data-running="1"' in r.text
+    started = (await AgendaItem.select(AgendaItem.timer_started_at).where(AgendaItem.id == first).first())
+    assert started["timer_started_at"] is not None
+    await client.post(url, data={"action": "start"}, headers=HX)  # retried: the run is not restarted
+    again = await AgendaItem.select(AgendaItem.timer_started_at).where(AgendaItem.id == first).first()
+    assert again == started
+
+    # Pretend the item has been discussed for 11 minutes (of 10): the page says it ran over.
+    await AgendaItem.update({AgendaItem.timer_started_at: datetime.now(UTC) - timedelta(minutes=11)}).where(
+        AgendaItem.id == first)
+    page = (await client.get(f"/meetings/{meeting.id}")).text
+    assert 'class="timer over running"' in page and "11:0" in page
+    r = await client.post(url, data={"action": "pause"}, headers=HX)
+    assert "继续计时" in r.text
+    row = await AgendaItem.select(AgendaItem.timer_elapsed, AgendaItem.timer_started_at).where(
+        AgendaItem.id == first).first()
+    assert row["timer_started_at"] is None and 660 <= row["timer_elapsed"] < 700
+    await client.post(url, data={"action": "pause"}, headers=HX)
+    assert (await AgendaItem.select(AgendaItem.timer_elapsed).where(AgendaItem.id == first).first()) == {
+        "timer_elapsed": row["timer_elapsed"]}
+
+    await client.post(url, data={"action": "start"}, headers=HX)
+    await client.post(f"/meetings/{meeting.id}/goto", data={"position": "2"}, headers=HX)
+    row = await AgendaItem.select(AgendaItem.timer_started_at).where(AgendaItem.id == first).first()
+    assert row["timer_started_at"] is None  # going to another item paused it
+
+
+async def test_member_cannot_edit_and_anonymous_is_redirected(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    person = await Person.objects().create(name="赵敏")
+    await CouncilMember.objects().create(council=meeting.council, person=person.id, role="member",
+                                         affiliation="业主代表", position=9)
+    await make_user("member", "赵敏", person=person.id)
+    item = (await _agenda(meeting.id))[0]["id"]
+    await login(client, "member")
+    page = await client.get(f"/meetings/{meeting.id}")
+    assert page.status_code == 200 and "上移" not in page.text and "添加议题" not in page.text
+    before = await database_state()
+    for url, data in [(f"/meetings/{meeting.id}/agenda", _item("越权添加", 0)),
+                      (f"/meetings/{meeting.id}/agenda/{item}/delete", {"revision": "0"}),
+                      (f"/meetings/{meeting.id}/items/{item}/speakers", {"name": "某人"}),
+                      (f"/meetings/{meeting.id}/items/{item}/timer", {"action": "start"})]:
+        r = await client.post(url, data=data, headers=HX)
+        assert r.status_code == 403, url
+    assert await database_state() == before
+
+    async with http_client(client.app) as anonymous:  # type: ignore[attr-defined]
+        r = await anonymous.get(f"/meetings/{meeting.id}")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+        r = await anonymous.post(f"/meetings/{meeting.id}/agenda", data=_item("匿名", 0))
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert await database_state() == before
+
+
+async def test_two_chairs_at_once_leave_consistent_rows(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    mid = meeting.id
+    await login(client, "chair")
+    async with http_client(client.app) as other:  # type: ignore[attr-defined]
+        await login(other, "recorder")
+        # Both add an item from a page rendered at the same revision: one is added, one refused.
+        a, b = await asyncio.gather(
+            client.post(f"/meetings/{mid}/agenda", data=_item("议题甲", 0), headers=HX),
+            other.post(f"/meetings/{mid}/agenda", data=_item("议题乙", 0), headers=HX))
+        assert sorted([a.status_code, b.status_code]) == [200, 422]
+        assert STALE in (a if a.status_code == 422 else b).text
+        assert [i["position"] for i in await _agenda(mid)] == [1, 2, 3]
+        # Both move items at once: positions stay 1..n with no duplicates.
+        items = await _agenda(mid)
+        rev = str(await _revision(mid))
+        await asyncio.gather(
+            client.post(f"/meetings/{mid}/agenda/{items[2]['id']}/move", data={"direction": "up", "revision": rev},
+                        headers=HX),
+            other.post(f"/meetings/{mid}/agenda/{items[0]['id']}/move", data={"direction": "down", "revision": rev},
+                       headers=HX))
+        assert sorted(i["position"] for i in await _agenda(mid)) == [1, 2, 3]
+
+        items = await _open(client, mid)
+        item = items[0]["id"]
+        # Notes from both tablets are all kept; the same form resent by both is stored once.
+        await asyncio.gather(*[
+            c.post(f"/meetings/{mid}/items/{item}/notes", data={"body": body, "nonce": key}, headers=HX)
+            for c, body, key in [(client, "甲的记录", "n-a"), (other, "乙的记录", "n-b"),
+                                 (client, "同一条", "n-same"), (other, "同一条", "n-same")]])
+        assert sorted(n["body"] for n in await ItemNote.select(ItemNote.body)) == ["乙的记录", "同一条", "甲的记录"]
+        await asyncio.gather(*[
+            c.post(f"/meetings/{mid}/items/{item}/speakers", data={"name": "周平", "nonce": "sp-same"}, headers=HX)
+            for c in (client, other, client)])
+        assert await Speaker.count() == 1
+        # Both go to different items at once: the meeting is on one of them, no timer left running.
+        await client.post(f"/meetings/{mid}/items/{item}/timer", data={"action": "start"}, headers=HX)
+        await asyncio.gather(client.post(f"/meetings/{mid}/goto", data={"position": "2"}, headers=HX),
+                             other.post(f"/meetings/{mid}/goto", data={"position": "3"}, headers=HX))
+        stored = await Meeting.objects().get(Meeting.id == mid)
+        assert stored.current_position in (2, 3)
+        assert not await AgendaItem.exists().where(
+            (AgendaItem.meeting == mid) & AgendaItem.timer_started_at.is_not_null())
