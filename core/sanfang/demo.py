@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from core.accounts.passwords import hash_password
 from core.accounts.tables import User
-from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
+from core.meetings.tables import AgendaItem, Attendance, HandCount, ItemNote, Meeting, MeetingEvent
 from core.org.tables import Council, CouncilMember, Person, Unit
 from core.residents.tables import RosterEntry
 
@@ -40,12 +40,12 @@ DEMO_ACCOUNTS = [
 PAST_AGENDA = [
     ("高空抛物治理：加装高空视频监控点位及费用来源",
      "近三个月物业接到高空抛物投诉 11 起。拟在 3、5、8 栋加装 12 个高空监控点位，费用约 3.6 万元，"
-     "建议从公共收益中列支。", "第三网格", (9, 0, 1),
+     "建议从公共收益中列支。", "第三网格", (5, 0, 1),
      ["物业报告近三个月投诉 11 起，其中 5 栋最多。", "业委会同意从公共收益列支，要求物业公开比价。",
       "派出所可协助调取录像，并开展入户宣传。"]),
     ("公共收益约5万元用于地下车库坡道防滑改造",
      "地下车库 B 区坡道雨天湿滑，今年已发生两起电动车摔倒。物业提出两套方案：环氧防滑地坪（约 4.8 万元）"
-     "或金刚砂防滑条（约 2.1 万元）。", "业委会", (6, 2, 2),
+     "或金刚砂防滑条（约 2.1 万元）。", "业委会", (4, 1, 1),
      ["多数意见选择环氧防滑地坪，一次做好。", "物业承诺 12 月底前完工，施工期间分段封闭。"]),
     ("楼道杂物清理和消防通道畅通专项行动",
      "网格巡查发现 2、7、11 栋楼道堆放纸箱、旧家具，消防通道有车辆长期占用。", "社区", None,
@@ -134,9 +134,22 @@ async def seed() -> None:
     past_day = (today - timedelta(days=28))
     past = await Meeting.objects().create(
         council=council.id, kind="联席会议", title=f"{past_day.year}年{past_day.month}月三方联席会议",
-        place="翠竹园社区党群服务中心二楼会议室", starts_at=_at(past_day, 19, 0), state="closed",
+        place="翠竹园社区党群服务中心二楼会议室", starts_at=_at(past_day, 19, 0), state="published",
         opened_at=_at(past_day, 19, 2), closed_at=_at(past_day, 20, 40),
     )
+    # Six of the seven sat (the police officer sent apologies); the minutes were approved a few days
+    # later and published on the 公示栏 — the record the demo's minutes are generated from.
+    for name, _role, _aff in MEMBERS:
+        excused = name == "孙立新"
+        await Attendance.objects().create(meeting=past.id, person=people[name], name=name,
+                                          status="excused" if excused else "present",
+                                          updated_at=_at(past_day, 18, 55), updated_by="user:liuxw")
+    steps = (("open", "draft", "in_session", 0), ("close", "in_session", "closed", 0),
+             ("approve", "closed", "approved", 3), ("publish", "approved", "published", 4))
+    for transition, source, target, day_offset in steps:
+        await MeetingEvent.objects().create(meeting=past.id, transition=transition, from_state=source,
+                                            to_state=target, actor="user:wangjh",
+                                            at=_at(past_day + timedelta(days=day_offset), 20, 40))
     for position, (title, desc, proposer, counts, notes) in enumerate(PAST_AGENDA, start=1):
         item = await AgendaItem.objects().create(meeting=past.id, position=position, title=title,
                                                  description=desc, proposer=proposer)
