@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _app: ContextVar[Any] = ContextVar("yishi_app", default=None)
+#: The highest live version this request published (a one-item list the middleware creates per request).
+_published: ContextVar[list[int] | None] = ContextVar("yishi_published", default=None)
+
+LIVE_VERSION_HEADER = b"x-live-version"
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,21 @@ def bind_app_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         token = _app.set(scope.get("litestar_app"))
+        published = [0]
+        token_published = _published.set(published)
+
+        async def send_with_version(message: Any) -> None:
+            # The page that made a change learns the version its answer already shows, so live.js
+            # skips the re-fetch its own change's event would cause (it could race a second press).
+            if message["type"] == "http.response.start" and published[0]:
+                message["headers"] = [*message.get("headers", []), (LIVE_VERSION_HEADER, str(published[0]).encode())]
+            await send(message)
+
         try:
-            await app(scope, receive, send)
+            await app(scope, receive, send_with_version if scope["type"] == "http" else send)
         finally:
             _app.reset(token)
+            _published.reset(token_published)
 
     return middleware
 
@@ -105,7 +120,13 @@ def changed(channel: str, event: str, data: dict[str, Any] | None = None) -> Non
     current transaction commits (core.live: every server process, with Redis)."""
     from core import live
 
-    on_commit(lambda app: live.publish(app, channel, event, data or {}))
+    async def deliver(app: Any) -> None:
+        version = await live.publish(app, channel, event, data or {})
+        published = _published.get()
+        if version and published is not None:
+            published[0] = max(published[0], version)
+
+    on_commit(deliver)
 
 
 __all__ = ["TransitionEvent", "bind_app_middleware", "changed", "current_app", "on_commit", "transitioned"]

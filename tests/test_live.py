@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -272,6 +273,28 @@ async def follow(client: httpx.AsyncClient, path: str, last_event_id: str | None
 # -------------------------------------------------------------------------------------------------
 # One server, in-memory backend
 # -------------------------------------------------------------------------------------------------
+
+
+async def test_an_action_answer_says_which_version_it_already_shows(memory_server: Server) -> None:
+    """The chair's own change comes back on the stream too; its answer carries the event's version
+    (X-Live-Version) so live.js does not re-fetch over the answer it has just swapped in."""
+    client = await logged_in(memory_server.url)
+    try:
+        console = (await client.get(f"/meetings/{MEETING}")).text
+        revision = re.search(r'name="revision" value="(\d+)"', console)
+        assert revision, "the agenda form carries the revision it was rendered at"
+        async with follow(client, f"/live/meetings/{MEETING}") as stream:
+            r = await client.post(f"/meetings/{MEETING}/agenda", data={
+                "title": "小区东门增设非机动车停放点", "description": "", "proposer": "业委会",
+                "duration_minutes": "10", "revision": revision.group(1)},
+                headers={"x-csrftoken": client.cookies["yishi_csrf"], "HX-Request": "true"})
+            assert r.status_code == 200, r.text
+            event = await stream.next_event()
+            assert r.headers["x-live-version"] == event.id
+        page = await client.get(f"/meetings/{MEETING}")
+        assert "x-live-version" not in page.headers  # a page that changed nothing publishes nothing
+    finally:
+        await client.aclose()
 
 
 async def test_pages_are_gzipped_but_streams_never_are(memory_server: Server) -> None:

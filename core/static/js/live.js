@@ -24,6 +24,8 @@
 
   var streams = {}; // stream URL → {source: EventSource, names: {event name: true}}, one per URL
   var fetches = {}; // element id → {busy, again, waitingOn}
+  var posting = 0;  // the page's own actions (non-GET htmx requests) under way
+  var heldBack = {}; // element id → the newest event version that arrived while an action was under way
 
   function eventNames(el) {
     return ["refresh"].concat((el.getAttribute("data-live-on") || "state").split(/\s+/)).filter(Boolean);
@@ -76,12 +78,26 @@
       });
   }
 
-  function onEvent(url, name) {
+  // The version an element already shows: what it was rendered at, or what its own page's last
+  // action answered with (X-Live-Version), whichever is later.
+  function shownVersion(el) {
+    var since = Number(el.getAttribute("data-live-since") || 0);
+    return isNaN(since) ? 0 : since;
+  }
+
+  function onEvent(url, name, id) {
     var following = 0;
+    var version = Number(id || 0);
     document.querySelectorAll("[data-live]").forEach(function (el) {
       if (el.getAttribute("data-live") !== url || !el.id) { return; }
       following += 1;
-      if (eventNames(el).indexOf(name) !== -1) { refresh(el.id); }
+      if (eventNames(el).indexOf(name) === -1) { return; }
+      if (version && shownVersion(el) >= version) { return; } // already shows it: its own change
+      if (posting) { // the action's own answer may already show this change: decide when it is in
+        heldBack[el.id] = Math.max(heldBack[el.id] || 0, version || Number.MAX_SAFE_INTEGER);
+        return;
+      }
+      refresh(el.id);
     });
     if (!following) { streams[url].source.close(); delete streams[url]; } // nothing follows it now
   }
@@ -102,7 +118,7 @@
       eventNames(el).forEach(function (name) {
         if (stream.names[name]) { return; }
         stream.names[name] = true;
-        stream.source.addEventListener(name, function () { onEvent(url, name); });
+        stream.source.addEventListener(name, function (e) { onEvent(url, name, e.lastEventId); });
       });
     });
   }
@@ -113,4 +129,29 @@
     connect(document);
   }
   document.addEventListener("htmx:load", function (e) { connect(e.detail.elt); });
+  // An action's answer says which version it shows; remember it on the live element around it, so
+  // the event of that same change does not re-fetch (and wipe an error or race the next press).
+  function isAction(e) {
+    var verb = e.detail && e.detail.requestConfig && e.detail.requestConfig.verb;
+    return verb && verb.toLowerCase() !== "get";
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) { if (isAction(e)) { posting += 1; } });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!isAction(e)) { return; }
+    posting = Math.max(0, posting - 1);
+    var xhr = e.detail.xhr;
+    var version = xhr ? Number(xhr.getResponseHeader("X-Live-Version") || 0) : 0;
+    if (version) {
+      document.querySelectorAll("[data-live]").forEach(function (el) {
+        if (shownVersion(el) < version) { el.setAttribute("data-live-since", String(version)); }
+      });
+    }
+    if (posting) { return; }
+    var held = heldBack;
+    heldBack = {};
+    Object.keys(held).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && held[id] > shownVersion(el)) { refresh(id); } // someone else changed it meanwhile
+    });
+  });
 })();
