@@ -152,8 +152,13 @@ async def seed() -> Seeded:
     await make_user("staff_b", unit=street_b)
     await make_user("admin", is_admin=True)
     recorder = await db_user_id("recorder")
+    from core.voting.polls import create_poll
+
+    poll = await create_poll(council_id=council_a.id, item_id=item["id"], title="表决", method="yesno", options=[],
+                             rule_id="simple_majority", visibility="named", electorate={"kind": "members_present"},
+                             actor="test")
     return Seeded(params={"council_id": council_a.id, "meeting_id": meeting.id, "item_id": item["id"],
-                          "user_id": recorder})
+                          "user_id": recorder, "poll_id": poll})
 
 
 async def db_user_id(username: str) -> int:

@@ -75,7 +75,10 @@ class StreamKind:
 MEETING = StreamKind("meeting", "/live/meetings/{meeting_id:int}", "meeting.view", "meeting:{meeting_id}")
 MEETING_PUBLIC = StreamKind("meeting_public", "/public/live/meetings/{meeting_id:int}", PUBLIC,
                             "meeting:{meeting_id}", redact=True)
-STREAMS = (MEETING, MEETING_PUBLIC)
+#: A poll's page for the chair and members (core.voting.controllers): "已投 N 票" as ballots arrive. The
+#: data is the count only — never a running result (core.voting.polls publishes it).
+POLL = StreamKind("poll", "/live/polls/{poll_id:int}", "meeting.view", "poll:{poll_id}")
+STREAMS = (MEETING, MEETING_PUBLIC, POLL)
 
 
 def sse(*, event: str | None = None, data: str | None = None, id: int | None = None,

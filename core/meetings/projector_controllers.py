@@ -17,6 +17,7 @@ from core import live
 from core.accounts.permissions import PUBLIC
 from core.i18n import _
 from core.meetings import projector
+from core.voting.controllers import projector_poll
 from core.web import settings_of
 
 PAGE = "meetings/projector.html"
@@ -35,6 +36,7 @@ async def _page(request: Request, meeting_id: int, *, keyed: bool) -> Template:
         "live_get": screen_path if keyed else f"/meetings/{meeting_id}/screen",
         # The keyed link is offered on the members' page only: the TV already has it.
         "screen_link": "" if keyed else f"{str(request.base_url).rstrip('/')}{screen_path}",
+        "screen_poll": await projector_poll(meeting_id),  # the current item's poll: its count, never a running result
     }
     return Template(PAGE, context=ctx)
 

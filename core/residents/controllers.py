@@ -328,11 +328,13 @@ class ResidentController(Controller):
             for m in council["meetings"]:  # residents sign in to open meetings from their own page
                 m["join_key"] = join_key(settings_of(request), m["id"]) if m["is_open"] else ""
         from core.topics.services import entry_topics, topic_state_labels
+        from core.voting.controllers import open_polls_for
 
         return Template("residents/resident.html", headers=PRIVATE, context={
             "masked_name": mask_name(entry["name"]), "entry": entry, "councils": councils,
             "kinds": services.kind_labels(), "state_labels": state_labels(), "token": token,
-            "my_topics": await entry_topics(entry["id"]), "topic_states": topic_state_labels()})
+            "my_topics": await entry_topics(entry["id"]), "topic_states": topic_state_labels(),
+            "open_polls": await open_polls_for(entry["id"], [c["id"] for c in councils])})
 
     @post("/{token:str}", name="resident_verify", opt={"permission": PUBLIC})
     async def verify(self, request: Request, token: FromPath[str]) -> Template | Redirect:

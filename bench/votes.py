@@ -1,0 +1,299 @@
+"""Votes per second over HTTP: residents voting from their phones, on SQLite and on PostgreSQL.
+
+Why: the issue's figures are votes/s over HTTP with 2 workers — on PostgreSQL at least half of
+pgbench's single-row INSERT rate on the same machine in the same run, on SQLite at least 500/s — and
+the bench must check its own result: ballots in the database equal acknowledged votes, none twice.
+
+What, for each database:
+
+1. A fresh database (SQLite: a file in a temporary folder; PostgreSQL: a database ``yishi_bench``
+   created on the server and dropped at the end), migrated, seeded directly: one estate, ``--voters``
+   roster entries (each a resident with a personal link), a named yes/no poll on the whole roster,
+   opened (the electorate snapshot).
+2. ``yishi serve --workers 2`` on a free port of 127.0.0.1 (``python -m core.cli serve``).
+3. Every resident votes once: ``POST /r/<token>/polls/<id>`` with the CSRF token and the cookie that
+   says the phone passed the identity check, ``--concurrency`` at a time; a vote is acknowledged when
+   the answer is the 303 to the receipt page (``?receipt=…``). The client runs on the same 2 cores and
+   takes CPU from the server: the figure is a floor.
+4. Counts the participations and ballots stored: they must equal the acknowledged votes, with no voter
+   twice. Then every resident votes again: each must be answered "您已投票" and nothing more stored.
+5. PostgreSQL only: ``pgbench -n -f`` of a single-row ``INSERT`` into a scratch table of
+   ``yishi_bench``, with the same number of clients, for ``--pgbench-seconds``.
+
+    .venv/bin/python bench/votes.py                       # SQLite and PostgreSQL, 3000 voters each
+    .venv/bin/python bench/votes.py --no-postgres --voters 1000
+    .venv/bin/python bench/votes.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+
+from bench.common import ROOT, machine_line
+
+HOST = "127.0.0.1"
+PG_DB = "yishi_bench"
+SQLITE_TARGET = 500
+PG_RATIO_TARGET = 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+async def _pg_admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(admin_url: str, dbname: str) -> str:
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{dbname}"))
+
+
+# -------------------------------------------------------------------------------------------------
+# Seeding (in this process, straight through the ORM and the services)
+# -------------------------------------------------------------------------------------------------
+
+
+async def seed(url: str, data_dir: Path, voters: int, secret: str) -> tuple[int, list[dict[str, str]]]:
+    """Migrate, seed the estate and its roster, open the poll; (poll id, [{path, cookie name, cookie}])."""
+    from core import db
+    from core.org.tables import Council, Unit
+    from core.residents.tables import RosterEntry
+    from core.residents.tokens import make_token, make_verified_cookie, verified_cookie_name
+    from core.voting import polls
+
+    engine = await db.connect(url)
+    try:
+        await db.migrate()
+        street = await Unit.objects().create(name="荷叶地街道", kind="街道")
+        estate = await Unit.objects().create(name="锦绣苑小区", kind="小区", parent=street.id)
+        council = await Council.objects().create(name="锦绣苑小区居民议事会", unit=estate.id, practice="sanfang")
+        batch = 400
+        for start in range(0, voters, batch):
+            await RosterEntry.insert(*[RosterEntry(
+                unit=estate.id, name=f"居民{i:05d}", household=f"{i // 4 + 1}-{i % 4 + 1}",
+                building=f"{i // 200 + 1}栋", unit_no=str(i // 40 % 5 + 1), room=f"{i % 40 + 101}",
+                phone_last4=f"{i % 10000:04d}", kind="resident")
+                for i in range(start, min(start + batch, voters))])
+        poll_id = await polls.create_poll(
+            council_id=council.id, item_id=None, title="小区东门加装电动自行车充电棚（书面征求意见）", method="yesno",
+            options=[], rule_id="simple_majority", visibility="named",
+            electorate={"kind": "roster", "unit_id": estate.id, "per": "person", "weight": "none"}, actor="bench")
+        await polls.open_poll(poll_id, actor="bench")
+        entries = await RosterEntry.select(RosterEntry.id, RosterEntry.token_generation).order_by(RosterEntry.id)
+    finally:
+        await db.disconnect(engine)
+    out = []
+    for e in entries:
+        token = make_token(secret, e["id"], e["token_generation"])
+        out.append({"path": f"/r/{token}/polls/{poll_id}", "cookie_name": verified_cookie_name(e["id"]),
+                    "cookie": make_verified_cookie(secret, token, "phone_last4")})
+    return poll_id, out
+
+
+async def stored(url: str, poll_id: int) -> dict[str, int]:
+    """What the database holds for the poll: participations, ballots, distinct voters."""
+    from core import db
+    from core.voting.tables import NamedBallot, Participation
+
+    engine = await db.connect(url)
+    try:
+        keys = [r["voter_key"] for r in await Participation.select(Participation.voter_key).where(
+            Participation.poll == poll_id)]
+        ballots = await NamedBallot.count().where(NamedBallot.poll == poll_id)
+    finally:
+        await db.disconnect(engine)
+    return {"participations": len(keys), "ballots": ballots, "voters": len(set(keys))}
+
+
+# -------------------------------------------------------------------------------------------------
+# The server and the load
+# -------------------------------------------------------------------------------------------------
+
+
+def start_server(url: str, data_dir: Path, secret: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = data_dir.parent / "server.log"  # a file, not a pipe: a full pipe would stall the server
+    env = {**os.environ, "YISHI_DATA_DIR": str(data_dir), "YISHI_DATABASE_URL": url, "YISHI_SECRET_KEY": secret,
+           "YISHI_DEBUG": "0"}
+    with log.open("ab") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--host", HOST, "--port", str(port),
+                                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=err)
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return proc, base
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    sys.exit("server did not answer /healthz within 60 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the uvicorn supervisor we started; it stops its own workers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def vote_all(base: str, voters: list[dict[str, str]], concurrency: int) -> dict[str, float]:
+    """Each voter votes once, ``concurrency`` at a time: acknowledged votes, other answers, seconds."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        first = voters[0]
+        await client.get(first["path"], cookies={first["cookie_name"]: first["cookie"]})
+        csrf = client.cookies.get("yishi_csrf") or ""
+        queue = list(reversed(voters))
+        acked = refused = failed = 0
+        statuses: dict[int, int] = {}
+
+        async def worker() -> None:
+            nonlocal acked, refused, failed
+            while queue:
+                v = queue.pop()
+                try:
+                    r = await client.post(v["path"], data={"choice": "赞成"}, headers={"x-csrftoken": csrf},
+                                          cookies={v["cookie_name"]: v["cookie"], "yishi_csrf": csrf})
+                except httpx.HTTPError:
+                    failed += 1
+                    continue
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                location = r.headers.get("location", "")
+                if r.status_code == 303 and "receipt=" in location:
+                    acked += 1
+                elif r.status_code == 303:
+                    refused += 1  # 您已投票: back to the page, no receipt
+                else:
+                    failed += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+    return {"acked": acked, "refused": refused, "failed": failed, "seconds": seconds, "statuses": statuses}
+
+
+def pgbench_tps(url: str, clients: int, seconds: int) -> float:
+    """pgbench's tps for a single-row INSERT into a scratch table of the bench database."""
+    asyncio.run(_pg_admin(url, "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, voter "
+                               "text NOT NULL, choice text NOT NULL, at timestamptz NOT NULL DEFAULT now())"))
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("INSERT INTO bench_insert (voter, choice) VALUES ('entry:' || random(), '赞成');\n")
+    try:
+        out = subprocess.run(["pgbench", "-n", "-f", script.name, "-c", str(clients), "-j", "2", "-T", str(seconds),
+                              url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    found = re.search(r"tps = ([0-9.]+)", out)
+    if not found:
+        sys.exit(f"pgbench printed no tps:\n{out}")
+    return float(found.group(1))
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def run(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[str, float]:
+    secret = secrets.token_urlsafe(32)
+    poll_id, voters = asyncio.run(seed(url, data_dir, args.voters, secret))
+    proc, base = start_server(url, data_dir, secret, args.workers)
+    try:
+        load = asyncio.run(vote_all(base, voters, args.concurrency))
+        again = asyncio.run(vote_all(base, voters[: min(len(voters), 200)], args.concurrency))
+    finally:
+        stop_server(proc)
+    db_rows = asyncio.run(stored(url, poll_id))
+    rate = load["acked"] / load["seconds"]
+    ok = (db_rows["participations"] == db_rows["ballots"] == db_rows["voters"] == load["acked"]
+          and again["acked"] == 0 and again["refused"] == min(len(voters), 200))
+    print(f"{label:<10} {args.workers} workers, {args.concurrency} concurrent: {load['acked']:.0f} votes "
+          f"acknowledged in {load['seconds']:.2f} s = {rate:,.0f} votes/s   (answers {load['statuses']}, "
+          f"failed {load['failed']:.0f})")
+    print(f"{'':<10} stored: {db_rows['participations']} participations, {db_rows['ballots']} ballots, "
+          f"{db_rows['voters']} distinct voters; voting again: {again['refused']:.0f} × 您已投票, "
+          f"{again['acked']:.0f} accepted → {'OK' if ok else 'MISMATCH'}")
+    return {"rate": rate, "ok": float(ok)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voters", type=int, default=3000, help="residents who vote, once each (default 3000)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
+    parser.add_argument("--postgres", default=os.environ.get("YISHI_TEST_POSTGRES_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="an admin URL of the PostgreSQL server (its database is only used to connect)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("pgbench") is None and not args.no_postgres:
+        sys.exit("pgbench is required for the PostgreSQL figure (apt-get install postgresql-client), "
+                 "or run with --no-postgres")
+    print(machine_line())
+    ok = True
+    if not args.no_sqlite:
+        tmp = Path(tempfile.mkdtemp(prefix="yishi-votes-bench-"))
+        try:
+            data = tmp / "data"
+            result = run("SQLite", f"sqlite:///{data / 'yishi.sqlite3'}", data, args)
+            ok &= bool(result["ok"])
+            met = "met" if result["rate"] >= SQLITE_TARGET else "NOT met"
+            print(f"{'':<10} target ≥ {SQLITE_TARGET} votes/s: {met}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_postgres:
+        tmp = Path(tempfile.mkdtemp(prefix="yishi-votes-bench-"))
+        url = _pg_url(args.postgres, PG_DB)
+        asyncio.run(_pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        asyncio.run(_pg_admin(args.postgres, f'CREATE DATABASE "{PG_DB}"'))
+        try:
+            result = run("PostgreSQL", url, tmp / "data", args)
+            ok &= bool(result["ok"])
+            tps = pgbench_tps(url, args.concurrency, args.pgbench_seconds)
+            ratio = result["rate"] / tps
+            print(f"{'':<10} pgbench single-row INSERT, {args.concurrency} clients: {tps:,.0f} tps; votes/s ÷ tps = "
+                  f"{ratio:.2f} (target ≥ {PG_RATIO_TARGET}: {'met' if ratio >= PG_RATIO_TARGET else 'NOT met'})")
+        finally:
+            asyncio.run(_pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
