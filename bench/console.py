@@ -2,22 +2,26 @@
 
 Why: on a weak tablet the chair presses a button and waits for the fragment; the issue's target is
 that a console action's p50 stays within 2x of a bare ~5 KB Jinja page served by the same app in the
-same run, and that the console's first load (HTML + CSS + JS) stays under 60 KB.
+same run, and that the console's first load (HTML + CSS + JS) stays under 60 KB transferred.
 
 What: seeds a fresh demo database (as bench/pages.py does, SQLite in a temp dir), starts uvicorn
-(1 worker) on 127.0.0.1, logs in as the demo chair, opens the draft meeting (2) and then, one
-request at a time over one keep-alive connection, times each console action as htmx sends it
-(POST with HX-Request and the CSRF header; the answer is the swapped fragment) and the bare page.
-The actions are the ones a chair presses through a meeting; each is sent with an explicit target,
-so repeating it is what a retried press on weak Wi-Fi does — ``goto`` alternates between two items
-so that it really changes something every time. Prints p50/p90 per action and p50 / bare p50.
-No wrk needed.
+(1 worker) on 127.0.0.1, logs in as the demo chair, opens the draft meeting (2) and adds up its
+first load twice: as served raw (no Accept-Encoding) and as a browser receives it (Accept-Encoding:
+gzip; the body bytes on the wire, compressed only where the server compressed them, plus the
+headers). Then, one request at a time over one keep-alive connection, it times each console action
+as htmx sends it (POST with HX-Request, the CSRF header and Accept-Encoding: gzip; the answer is the
+swapped part: the item panel for item actions) and the bare page. The actions are the ones a chair
+presses through a meeting; each is sent with an explicit target, so repeating it is what a retried
+press on weak Wi-Fi does — ``goto`` alternates between two items so that it really changes something
+every time. Prints p50/p90 per action, p50 / bare p50, the server's CPU time per request (from
+/proc/PID/stat: it counts the server's work, not its wait for a core on a busy machine) and the
+answer's size. No wrk needed.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
+import gzip as gzip_mod
 import http.client
 import re
 import signal
@@ -25,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -32,26 +37,41 @@ if __package__ in (None, ""):  # run as a script: python bench/console.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine_line
-from bench.pages import BARE, login_cookie, seed_sqlite, start_server, stop_server
+from bench.pages import BARE, cpu_seconds, login_cookie, seed_sqlite, start_server, stop_server
 
 MEETING = 2  # the demo's draft meeting
 TARGET_RATIO = 2.0
 TARGET_FIRST_LOAD = 60 * 1024
 
 
-class Client:
-    """One keep-alive connection, as a tablet's browser keeps one."""
+@dataclass
+class Answer:
+    """One response: status, the body as the page sees it (decompressed), and what crossed the wire."""
 
-    def __init__(self, base: str, cookie: str) -> None:
+    status: int
+    body: bytes
+    wire: int  # body bytes as sent: compressed if the server compressed them
+    headers: int  # status line and header bytes
+    encoding: str  # Content-Encoding ("" for none)
+
+
+class Client:
+    """One keep-alive connection, as a tablet's browser keeps one. Like a browser it sends
+    ``Accept-Encoding: gzip`` unless ``gzip=False``."""
+
+    def __init__(self, base: str, cookie: str, gzip: bool = True) -> None:
         parts = urlsplit(base)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         self.cookie = cookie
+        self.gzip = gzip
         csrf = re.search(r"yishi_csrf=([^;]+)", cookie)
         self.csrf = csrf.group(1) if csrf else ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                htmx: bool = False) -> tuple[int, bytes]:
+    def fetch(self, method: str, path: str, form: dict[str, str] | None = None, htmx: bool = False,
+              gzip: bool | None = None) -> Answer:
         headers = {"Cookie": self.cookie}
+        if self.gzip if gzip is None else gzip:
+            headers["Accept-Encoding"] = "gzip"
         body = None
         if form is not None:
             body = urlencode(form).encode()
@@ -60,40 +80,71 @@ class Client:
             headers |= {"HX-Request": "true"}
         self.conn.request(method, path, body=body, headers=headers)
         response = self.conn.getresponse()
-        return response.status, response.read()
+        wire = response.read()  # http.client does not decompress: these are the bytes sent
+        encoding = response.getheader("Content-Encoding", "") or ""
+        head = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + 2 + sum(
+            len(f"{k}: {v}\r\n".encode()) for k, v in response.getheaders())
+        return Answer(response.status, gzip_mod.decompress(wire) if encoding == "gzip" else wire, len(wire), head,
+                      encoding)
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None,
+                htmx: bool = False) -> tuple[int, bytes]:
+        answer = self.fetch(method, path, form, htmx)
+        return answer.status, answer.body
 
     def timed(self, method: str, path: str, form: dict[str, str] | None, n: int, htmx: bool = False,
-              forms: list[dict[str, str]] | None = None) -> list[float]:
+              forms: list[dict[str, str]] | None = None) -> tuple[list[float], int]:
+        """Times of ``n`` requests, and the wire size of the last answer's body."""
         times = []
+        wire = 0
         for i in range(n):
             start = time.perf_counter()
-            status, body = self.request(method, path, forms[i % len(forms)] if forms else form, htmx)
+            answer = self.fetch(method, path, forms[i % len(forms)] if forms else form, htmx)
             times.append((time.perf_counter() - start) * 1e3)
-            if status not in (200, 303):
-                sys.exit(f"{method} {path}: HTTP {status}: {body[:300]!r}")
-        return times
+            if answer.status not in (200, 303):
+                sys.exit(f"{method} {path}: HTTP {answer.status}: {answer.body[:300]!r}")
+            wire = answer.wire
+        return times, wire
 
 
-def first_load(client: Client) -> tuple[int, int, list[tuple[str, int]]]:
-    """Bytes of the console page and every stylesheet and script it loads: raw, and gzip -6."""
-    status, html = client.request("GET", f"/meetings/{MEETING}")
-    if status != 200 or b'id="console"' not in html:
-        sys.exit(f"/meetings/{MEETING}: HTTP {status}, not the console")
-    parts = [(f"/meetings/{MEETING}", html)]
-    for url in re.findall(rb'<(?:link rel="stylesheet" href|script src)="([^"]+)"', html):
-        status, body = client.request("GET", url.decode())
-        if status != 200:
-            sys.exit(f"{url.decode()}: HTTP {status}")
-        parts.append((url.decode(), body))
-    raw = sum(len(b) for _u, b in parts)
-    packed = sum(len(gzip.compress(b, 6)) for _u, b in parts)
-    return raw, packed, [(u, len(b)) for u, b in parts]
+@dataclass
+class Part:
+    """One file of the first load: its size as served raw, and as a browser receives it."""
+
+    url: str
+    raw: int
+    wire: int
+    headers: int
+    encoding: str
+
+
+def first_load(client: Client) -> list[Part]:
+    """The console page and every stylesheet and script it loads, fetched twice: without
+    Accept-Encoding (raw size) and with ``Accept-Encoding: gzip`` as a browser sends it (the bytes
+    that cross the wire, compressed only where the server really compressed them)."""
+    html = client.fetch("GET", f"/meetings/{MEETING}", gzip=False)
+    if html.status != 200 or b'id="console"' not in html.body:
+        sys.exit(f"/meetings/{MEETING}: HTTP {html.status}, not the console")
+    urls = [f"/meetings/{MEETING}"] + [u.decode() for u in re.findall(
+        rb'<(?:link rel="stylesheet" href|script src)="([^"]+)"', html.body)]
+    parts = []
+    for url in urls:
+        raw = client.fetch("GET", url, gzip=False)
+        sent = client.fetch("GET", url, gzip=True)
+        if raw.status != 200 or sent.status != 200:
+            sys.exit(f"{url}: HTTP {raw.status} / {sent.status}")
+        if sent.body != raw.body and not url.startswith("/meetings/"):  # the page carries fresh nonces
+            sys.exit(f"{url}: the gzip answer does not decompress to the same file")
+        parts.append(Part(url, len(raw.body), sent.wire, sent.headers, sent.encoding))
+    return parts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300, help="requests per action (default 300)")
     parser.add_argument("--user", default="wangjh", help="demo account (default wangjh, the chair)")
+    parser.add_argument("--identity", action="store_true",
+                        help="time the actions without Accept-Encoding (uncompressed answers, as before gzip)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(machine_line())
@@ -101,13 +152,19 @@ def main() -> int:
         data_dir = Path(tmp) / "demo"
         proc, base = start_server(seed_sqlite(data_dir), data_dir)
         try:
-            client = Client(base, login_cookie(base, args.user))
-            raw, packed, parts = first_load(client)
-            print(f"\nfirst load of the console (draft meeting {MEETING}):")
-            for url, size in parts:
-                print(f"  {url:<40}{size:>8} bytes")
-            print(f"  {'total':<40}{raw:>8} bytes raw, {packed} bytes gzip -6 "
-                  f"(target ≤ {TARGET_FIRST_LOAD // 1024} KB: {'met' if raw <= TARGET_FIRST_LOAD else 'NOT met'} raw)")
+            client = Client(base, login_cookie(base, args.user), gzip=not args.identity)
+            parts = first_load(client)
+            print(f"\nfirst load of the console (draft meeting {MEETING}), raw and as transferred "
+                  "with Accept-Encoding: gzip:")
+            print(f"  {'':<40}{'raw':>9}{'on wire':>9}  encoding  (+ headers)")
+            for p in parts:
+                print(f"  {p.url:<40}{p.raw:>9}{p.wire:>9}  {p.encoding or 'none':<8}  (+{p.headers})")
+            raw = sum(p.raw for p in parts)
+            wire = sum(p.wire for p in parts)
+            head = sum(p.headers for p in parts)
+            met = "met" if wire + head <= TARGET_FIRST_LOAD else "NOT met"
+            print(f"  {'total':<40}{raw:>9}{wire:>9}  bodies; {wire + head} bytes with headers "
+                  f"(target ≤ {TARGET_FIRST_LOAD // 1024} KB transferred: {met})")
 
             status, body = client.request("POST", f"/meetings/{MEETING}/step", {"transition": "open"}, htmx=True)
             if status != 200:
@@ -135,14 +192,19 @@ def main() -> int:
             for label, method, path, form, forms in cases:
                 htmx = method == "POST"
                 client.timed(method, path, form, 20, htmx, forms)  # warm-up: templates compiled, caches warm
-                times = client.timed(method, path, form, args.n, htmx, forms)
-                results.append((label, statistics.median(times), statistics.quantiles(times, n=10)[-1]))
+                cpu = cpu_seconds(proc.pid)
+                times, size = client.timed(method, path, form, args.n, htmx, forms)
+                cpu = (cpu_seconds(proc.pid) - cpu) * 1e3 / args.n  # the server's own work, whatever the load
+                results.append((label, statistics.median(times), statistics.quantiles(times, n=10)[-1], cpu, size))
             bare = results[0][1]
             print(f"\nconsole actions, {args.n} requests each, one at a time on one keep-alive connection "
-                  "(htmx POST → fragment):")
-            print(f"{'action':<38}{'p50 ms':>9}{'p90 ms':>9}{'p50/bare':>10}")
-            for label, p50, p90 in results:
-                print(f"{label:<38}{p50:>9.2f}{p90:>9.2f}{p50 / bare:>9.2f}x")
+                  f"(htmx POST → fragment; {'no Accept-Encoding' if args.identity else 'Accept-Encoding: gzip'}; "
+                  "bytes: the answer's body on the wire):")
+            bare_cpu = results[0][3]
+            print(f"{'action':<38}{'p50 ms':>9}{'p90 ms':>9}{'p50/bare':>10}{'CPU ms':>8}{'CPU/bare':>10}{'bytes':>8}")
+            for label, p50, p90, cpu, size in results:
+                print(f"{label:<38}{p50:>9.2f}{p90:>9.2f}{p50 / bare:>9.2f}x{cpu:>8.2f}"
+                      f"{cpu / bare_cpu:>9.2f}x{size:>8}")
             print(f"target: each console action's p50 within {TARGET_RATIO:.1f}x of the bare page's p50")
         finally:
             stop_server(proc)

@@ -36,11 +36,12 @@ def yishi_routes() -> list:
     from core.residents.import_controllers import RosterImportController
     from core.topics.controllers import CouncilTopicController, PublicTopicController, ResidentTopicController
     from core.topics.task_controllers import task_routes
+    from core.voting.controllers import routes as voting_routes
 
     return [home, healthz, MeetingController, MinutesController, AccountController, UserAdminController,
             RosterController, RosterImportController, ResidentController, ResidentTopicController,
             CouncilTopicController, PublicTopicController, NoticeController, *task_routes(), *live.routes(),
-            NewMeetingController, *screen_routes(), *attendance_routes()]
+            NewMeetingController, *screen_routes(), *attendance_routes(), *voting_routes()]
 
 
 @hookimpl
@@ -72,8 +73,9 @@ def yishi_permissions() -> dict[str, tuple[str, ...]]:
 @hookimpl
 def yishi_council_resolvers() -> dict:
     from core.accounts.permissions import CORE_RESOLVERS
+    from core.voting.controllers import poll_council
 
-    return CORE_RESOLVERS
+    return {**CORE_RESOLVERS, "poll_id": poll_council}
 
 
 @hookimpl

@@ -84,8 +84,9 @@ async def test_recorder_marks_and_corrects_with_audit(client: httpx.AsyncClient)
     assert f'action="{url}"' in page.text and "扫码签到" in page.text
 
     r = await client.post(url, data={"status": "present"}, headers=HX)
-    assert r.status_code == 200 and r.text.lstrip().startswith('<div id="console"')
+    assert r.status_code == 200 and r.text.lstrip().startswith('<section class="attendance panel" id="attendance"')
     assert 'id="attendance-present">1<' in r.text
+    assert 'id="console"' not in r.text and 'id="current-item"' not in r.text  # only the sign-in panel is swapped
     r = await client.post(url, data={"status": "present"}, headers=HX)  # a retry changes nothing
     assert r.status_code == 200
     r = await client.post(url, data={"status": "excused"})  # no JS: back to the console
@@ -240,3 +241,11 @@ async def test_resident_signs_in_to_an_open_meeting_and_is_not_counted_for_quoru
     assert "列席居民 1 人" in s.statement
     signed = await events("attendance.resident_sign_in")
     assert len(signed) == 1 and signed[0]["actor"] == f"resident:{zhu['id']}"
+
+
+def test_the_join_qr_scales_to_the_box_it_is_shown_in(settings: Settings) -> None:
+    """The console shows the code at 132 px, the projector at 360 px: an SVG with a fixed width and
+    height but no viewBox would be cropped by that CSS, not scaled, and no phone could read it."""
+    svg = attendance.join_qr_svg(settings, 7)
+    head = svg[:svg.index(">")]
+    assert "viewBox=" in head and " width=" not in head and " height=" not in head

@@ -338,3 +338,49 @@ async def test_two_chairs_at_once_leave_consistent_rows(client: httpx.AsyncClien
         assert stored.current_position in (2, 3)
         assert not await AgendaItem.exists().where(
             (AgendaItem.meeting == mid) & AgendaItem.timer_started_at.is_not_null())
+
+
+async def test_item_actions_answer_with_the_item_panel_only(client: httpx.AsyncClient) -> None:
+    """An htmx note, goto or refused count swaps only the current item (and, out of band, the agenda
+    list and message line): the sign-in panel, where the recorder may be typing a proxy's name, and
+    the lifecycle buttons are not in the answer, so htmx cannot wipe them."""
+    meeting = await make_meeting(2)
+    mid = meeting.id
+    await login(client, "recorder")
+    items = await _open(client, mid)
+    page = (await client.get(f"/meetings/{mid}")).text
+    assert 'id="attendance"' in page and "受托人姓名" in page
+    assert 'hx-target="#current-item"' in page  # the item forms target the item panel
+
+    r = await client.post(f"/meetings/{mid}/items/{items[0]['id']}/notes",
+                          data={"body": "物业承诺本周内清理楼道杂物。", "nonce": "panel-1"}, headers=HX)
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<section class="current-item" id="current-item"')
+    assert f'id="current-title">{items[0]["title"]}<' in r.text and "物业承诺本周内清理楼道杂物。" in r.text
+    assert 'id="attendance"' not in r.text and "受托人姓名" not in r.text  # the sign-in panel is left alone
+    assert 'id="console"' not in r.text and "结束会议" not in r.text and "<html" not in r.text
+    assert 'id="agenda-list"' in r.text and 'hx-swap-oob="true"' in r.text  # the item is marked done there
+
+    r = await client.post(f"/meetings/{mid}/goto", data={"position": "2"}, headers=HX)
+    assert r.status_code == 200 and f'id="current-title">{items[1]["title"]}<' in r.text
+    assert 'aria-current="step"' in r.text and 'id="attendance"' not in r.text
+
+    # Refused input: 422, the error beside the field, what was typed kept — still only the item panel.
+    r = await client.post(f"/meetings/{mid}/items/{items[1]['id']}/hands",
+                          data={"yes": "七", "no": "1", "abstain": "0"}, headers=HX)
+    assert r.status_code == 422 and "赞成人数必须是 0 或正整数" in r.text and 'value="七"' in r.text
+    assert 'id="attendance"' not in r.text
+    # A refused action's reason goes to the console's message line (out of band).
+    r = await client.post(f"/meetings/{mid}/goto", data={"position": "42"}, headers=HX)
+    assert r.status_code == 422 and 'id="console-message" hx-swap-oob="true">没有这个议题' in r.text
+
+    # Closed on another tablet meanwhile: the note is refused and the whole console comes back,
+    # retargeted, so the chair sees the meeting is over.
+    await login(client, "chair")
+    await client.post(f"/meetings/{mid}/close", headers=HX)
+    await login(client, "recorder")
+    r = await client.post(f"/meetings/{mid}/items/{items[1]['id']}/notes",
+                          data={"body": "补记一条", "nonce": "panel-2"}, headers=HX)
+    assert r.status_code == 422 and r.headers["hx-retarget"] == "#console"
+    assert r.text.lstrip().startswith('<div id="console"') and "会议已结束" in r.text and "会议不在进行中" in r.text
+    assert await ItemNote.count() == 1

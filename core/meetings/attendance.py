@@ -90,8 +90,10 @@ def join_qr_svg(settings: Settings, meeting_id: int, base_url: str = "", scale: 
 @lru_cache(maxsize=256)
 def _qr_svg(link: str, scale: int) -> str:
     out = io.BytesIO()
+    # omitsize: a viewBox instead of width/height, so the console's and the projector's CSS scale the
+    # whole code instead of cropping it.
     segno.make(link, error="m", micro=False).save(out, kind="svg", scale=scale, border=4, xmldecl=False,
-                                                  svgns=True, title="QR", nl=False)
+                                                  svgns=True, title="QR", nl=False, omitsize=True)
     return out.getvalue().decode("utf-8")
 
 

@@ -1,7 +1,7 @@
 """Sign-in pages: the recorder's marks on the console, and the phone page behind the meeting's QR code.
 
 - ``POST /meetings/<id>/attendance/<person>`` — the recorder marks a member 出席/请假/缺席/委托
-  (``meeting.run``); HTMX gets the console back, a plain post a 303 to it.
+  (``meeting.run``); HTMX gets the sign-in panel back (#attendance), a plain post a 303 to the console.
 - ``/m/<id>/<key>`` — the page the QR code opens (public: the key is the credential). It shows the
   meeting as the console does and a 签到 button: a logged-in council member signs themselves in.
 - ``/r/<token>/m/<id>/<key>`` — the same page for a resident opened through their personal link,
@@ -20,16 +20,18 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import live
-from core.accounts.permissions import PUBLIC, current_user
+from core.accounts.permissions import PUBLIC, council_roles, current_user
 from core.i18n import _
 from core.meetings import attendance, services
 from core.meetings.attendance import AttendanceError
-from core.meetings.controllers import FRAGMENT, PAGE, _context, _view
+from core.meetings.controllers import PAGE, RUNNING_ROLES, _context, _view
 from core.residents.controllers import PRIVATE, resident_gate
 from core.residents.identity import mask_name
-from core.web import MAX_ID, form_of, is_htmx, page_or_fragment, see_other, settings_of
+from core.web import MAX_ID, form_of, is_htmx, plugins_of, see_other, settings_of
 
 PHONE = "meetings/phone.html"
+#: The console's sign-in panel: what an HTMX mark gets back.
+PANEL = "meetings/_attendance.html"
 
 
 class AttendanceController(Controller):
@@ -50,11 +52,17 @@ class AttendanceController(Controller):
                 errors = {"status": str(exc)}
         if not errors and not is_htmx(request):
             return see_other(f"/meetings/{meeting_id}#attendance")
-        ctx = await _context(request, view)
-        if errors:
-            ctx |= {"attendance_errors": {person_id: errors},
-                    "attendance_values": {person_id: {"status": status, "proxy_name": form.get("proxy_name", "")}}}
-        return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if errors else 200)
+        marked = {"attendance_errors": {person_id: errors},
+                  "attendance_values": {person_id: {"status": status, "proxy_name": form.get("proxy_name", "")}}
+                  } if errors else {}
+        code = 422 if errors else 200
+        if not is_htmx(request):  # refused without JavaScript: the whole page, errors beside the row
+            return Template(PAGE, context=await _context(request, view) | marked, status_code=code)
+        # HTMX: only the sign-in panel (#attendance); the item panel and what is typed there stay as they are.
+        roles = council_roles(await current_user(request), view.council["id"])
+        ctx = {"view": view, "practice": plugins_of(request).practice(view.council["practice"]),
+               "can_run": bool(roles & RUNNING_ROLES), **await attendance.console_context(request, view), **marked}
+        return Template(PANEL, context=ctx, status_code=code)
 
 
 def _not_found() -> Template:

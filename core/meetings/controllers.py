@@ -29,6 +29,10 @@ from core.web import form_of, is_htmx, page_or_fragment, parse_id, plugins_of, s
 
 PAGE = "meetings/console.html"
 FRAGMENT = "meetings/_console.html"
+#: An item action's HTMX answer: the item panel, plus the agenda list and message line out of band.
+ITEM_ANSWER = "meetings/_item_answer.html"
+#: Response headers that make htmx swap the whole console instead of the part the form targeted.
+RETARGET_CONSOLE = {"HX-Retarget": "#console", "HX-Reswap": "outerHTML"}
 #: Roles that run the console (edit the agenda, take notes …); others see it read-only.
 RUNNING_ROLES = frozenset({"chair", "recorder"})
 #: The live events that change what the console shows (core.events.changed in the services).
@@ -54,7 +58,11 @@ async def _view(meeting_id: int) -> MeetingView:
 
 
 async def _exists(meeting_id: int) -> None:
-    """404 for a meeting that does not exist — one cheap query, where a handler needs no more."""
+    """404 for a meeting that does not exist — one cheap query, where a handler needs no more.
+
+    The item actions (goto, hands, note, speakers, outcome, timer) skip it: the permission guard
+    already answers 404 for an unknown meeting id, their services refuse an item of another meeting,
+    and every answer but a successful plain post loads the meeting anyway (404 if it is gone)."""
     if not await Meeting.exists().where(Meeting.id == meeting_id):
         raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
 
@@ -68,22 +76,30 @@ async def _roles(request: Request, council_id: int) -> set[str]:
     return council_roles(await current_user(request), council_id)
 
 
+async def _item_context(request: Request, view: MeetingView, roles: set[str] | None = None,
+                        **extra: Any) -> dict[str, Any]:
+    """What the item panel and the agenda list need (meetings/_item_answer.html): no lifecycle
+    steps, no sign-in summary or QR code — an item action's answer renders only those two parts."""
+    if roles is None:
+        roles = await _roles(request, view.council["id"])
+    return {"view": view, "practice": plugins_of(request).practice(view.council["practice"]),
+            "rule_label": rule_label(), "errors": {}, "values": {}, "message": "", "can_override": "chair" in roles,
+            "can_run": bool(roles & RUNNING_ROLES), "outcome_labels": items.outcome_labels(),
+            "speaker_labels": items.speaker_state_labels(), "revision": view.meeting["agenda_revision"],
+            "error_item": None, "edit_item": None, "note_nonce": new_nonce(), "speaker_nonce": new_nonce(),
+            "live_version": 0, "live_events": LIVE_EVENTS, "duration_max": agenda.DURATION_MAX,
+            "attachment_mb": agenda.ATTACHMENT_MAX_BYTES // (1024 * 1024), **extra}
+
+
 async def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
-    practice = plugins_of(request).practice(view.council["practice"])
+    """The whole console: the item context plus the lifecycle steps and the sign-in panel."""
     roles = await _roles(request, view.council["id"])
+    ctx = await _item_context(request, view, roles)
     spec = lifecycle.meeting_workflow()
-    return {"view": view, "practice": practice, "rule_label": rule_label(), "errors": {},
-            "values": {}, "message": "", "steps": await lifecycle.offered(view.meeting, roles),
-            "can_override": "chair" in roles, "can_run": bool(roles & RUNNING_ROLES),
-            "workflow_states": [(s, services.state_labels().get(s, spec.state_label(s))) for s in spec.states],
-            "meeting_step_labels": services.step_labels(),
-            "outcome_labels": items.outcome_labels(), "speaker_labels": items.speaker_state_labels(),
-            "revision": view.meeting["agenda_revision"], "error_item": None, "edit_item": None,
-            "note_nonce": new_nonce(), "speaker_nonce": new_nonce(), "live_version": 0,
-            "live_events": LIVE_EVENTS, "duration_max": agenda.DURATION_MAX,
-            "attachment_mb": agenda.ATTACHMENT_MAX_BYTES // (1024 * 1024),
-            **await attendance.console_context(request, view),
-            **extra}
+    return ctx | {"steps": await lifecycle.offered(view.meeting, roles),
+                  "workflow_states": [(s, services.state_labels().get(s, spec.state_label(s))) for s in spec.states],
+                  "meeting_step_labels": services.step_labels(),
+                  **await attendance.console_context(request, view), **extra}
 
 
 class MeetingController(Controller):
@@ -100,15 +116,32 @@ class MeetingController(Controller):
 
     async def _answer(self, request: Request, meeting_id: int, *, error: str = "",
                       errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                      item_id: int | None = None, **extra: Any) -> Template | Redirect:
+                      item_id: int | None = None, part: str = "console", **extra: Any) -> Template | Redirect:
+        """After an action: a plain post gets a 303 back to the page (or the page with errors, 422);
+        HTMX gets the part that changed. ``part="item"`` (note, speaker, outcome, timer, hands, goto)
+        answers with the item panel and, out of band, the agenda list and message line — unless the
+        meeting is no longer in session (another tablet closed it …): then the whole console comes
+        back, retargeted to #console, so the chair sees the true state."""
         failed = bool(error or errors)
         if not failed and not is_htmx(request):
             return see_other(f"/meetings/{meeting_id}")
+        status = 422 if failed else 200
+        if part == "item" and is_htmx(request):
+            view = await _view(meeting_id)
+            if view.state == "in_session":
+                ctx = await _item_context(request, view, message=error, errors=errors or {}, values=values or {},
+                                          error_item=item_id, **extra)
+                return Template(ITEM_ANSWER, context=ctx, status_code=status)
+            version = await live.version(request, f"meeting:{meeting_id}")
+            view = await _view(meeting_id)  # read after the version, as the page does
+            ctx = await _context(request, view, message=error, errors=errors or {}, values=values or {},
+                                 error_item=item_id, live_version=version, **extra)
+            return Template(FRAGMENT, context=ctx, status_code=status, headers=RETARGET_CONSOLE)
         version = await live.version(request, f"meeting:{meeting_id}")
         view = await _view(meeting_id)
         ctx = await _context(request, view, message=error, errors=errors or {}, values=values or {},
                              error_item=item_id, live_version=version, **extra)
-        return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=422 if failed else 200)
+        return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=status)
 
     async def _council_roles(self, request: Request, meeting_id: int) -> set[str]:
         row = await Meeting.select(Meeting.council).where(Meeting.id == meeting_id).first()
@@ -152,48 +185,45 @@ class MeetingController(Controller):
 
     @post("/{meeting_id:int}/goto", name="meeting_goto", opt={"permission": "meeting.run"})
     async def goto(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         position = parse_id((await form_of(request)).get("position"))
         if position is None:
-            return await self._answer(request, meeting_id, error=_("请选择一个议题。"))
+            return await self._answer(request, meeting_id, part="item", error=_("请选择一个议题。"))
         try:
             await services.go_to_item(meeting_id, position, await _actor(request))
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc))
-        return await self._answer(request, meeting_id)
+            return await self._answer(request, meeting_id, part="item", error=str(exc))
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands", opt={"permission": "meeting.run"})
     async def hands(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         form = await form_of(request)
         counts, errors = parse_counts(form)
         values = {k: form.get(k, "") for k in ("yes", "no", "abstain")}
         if counts is None:
-            return await self._answer(request, meeting_id, errors=errors, values=values,
+            return await self._answer(request, meeting_id, part="item", errors=errors, values=values,
                                       item_id=item_id)
         try:
             await services.record_hand_count(meeting_id, item_id, counts, await _actor(request))
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc), values=values,
+            return await self._answer(request, meeting_id, part="item", error=str(exc), values=values,
                                       item_id=item_id)
-        return await self._answer(request, meeting_id)
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note", opt={"permission": "meeting.run"})
     async def note(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         form = await form_of(request)
         body, error = services.validate_note(form.get("body"))
         nonce = _nonce(form)
         keep = {"note_nonce": nonce} if nonce else {}  # a refused note keeps its key: resending it stays one note
         if error:
-            return await self._answer(request, meeting_id, errors={"body": error},
+            return await self._answer(request, meeting_id, part="item", errors={"body": error},
                                       values={"body": body}, item_id=item_id, **keep)
         try:
             await services.add_note(meeting_id, item_id, body, await _actor(request), nonce=nonce)
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc), values={"body": body},
+            return await self._answer(request, meeting_id, part="item", error=str(exc), values={"body": body},
                                       item_id=item_id, **keep)
-        return await self._answer(request, meeting_id)
+        return await self._answer(request, meeting_id, part="item")
 
     # ---- the agenda (议程): add, edit, delete, reorder, attach -------------------------------------
 
@@ -290,26 +320,26 @@ class MeetingController(Controller):
     @post("/{meeting_id:int}/items/{item_id:int}/speakers", name="speaker_add", opt={"permission": "meeting.run"})
     async def speaker_add(self, request: Request, meeting_id: FromPath[int],
                           item_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         form = await form_of(request)
         cleaned, errors = items.validate_speaker(form)
         nonce = _nonce(form)
         keep = {"speaker_nonce": nonce} if nonce else {}
         values = {"speaker_name": form.get("name", ""), "speaker_affiliation": form.get("affiliation", "")}
         if errors:
-            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=item_id, **keep)
+            return await self._answer(request, meeting_id, part="item", errors=errors, values=values,
+                                      item_id=item_id, **keep)
         try:
             await items.add_speaker(meeting_id, item_id, cleaned["name"], cleaned["affiliation"],
                                     await _actor(request), nonce=nonce)
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=item_id, **keep)
-        return await self._answer(request, meeting_id)
+            return await self._answer(request, meeting_id, part="item", error=str(exc), values=values,
+                                      item_id=item_id, **keep)
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/items/{item_id:int}/speakers/{speaker_id:int}", name="speaker_state",
           opt={"permission": "meeting.run"})
     async def speaker_state(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int],
                             speaker_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         state = (await form_of(request)).get("state", "")
         try:
             if state == "removed":
@@ -317,26 +347,24 @@ class MeetingController(Controller):
             else:
                 await items.set_speaker_state(meeting_id, item_id, speaker_id, state, await _actor(request))
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc))
-        return await self._answer(request, meeting_id)
+            return await self._answer(request, meeting_id, part="item", error=str(exc))
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/items/{item_id:int}/outcome", name="item_outcome", opt={"permission": "meeting.run"})
     async def outcome(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         form = await form_of(request)
         outcome, note, errors = items.validate_outcome(form)
         values = {"outcome": form.get("outcome", ""), "outcome_note": form.get("outcome_note", "")}
         if errors:
-            return await self._answer(request, meeting_id, errors=errors, values=values, item_id=item_id)
+            return await self._answer(request, meeting_id, part="item", errors=errors, values=values, item_id=item_id)
         try:
             await items.set_outcome(meeting_id, item_id, outcome, note, await _actor(request))
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc), values=values, item_id=item_id)
-        return await self._answer(request, meeting_id)
+            return await self._answer(request, meeting_id, part="item", error=str(exc), values=values, item_id=item_id)
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/items/{item_id:int}/timer", name="item_timer", opt={"permission": "meeting.run"})
     async def timer(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
-        await _exists(meeting_id)
         action = (await form_of(request)).get("action", "")
         try:
             if action == "start":
@@ -346,8 +374,8 @@ class MeetingController(Controller):
             else:
                 raise MeetingError(_("请选择开始或暂停计时。"))
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, error=str(exc))
-        return await self._answer(request, meeting_id)
+            return await self._answer(request, meeting_id, part="item", error=str(exc))
+        return await self._answer(request, meeting_id, part="item")
 
     @post("/{meeting_id:int}/close", name="meeting_close", opt={"permission": "meeting.run"})
     async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 TOUCH_PX = 44
 CLOSE_CONFIRM = "确定结束会议吗？结束后不能再记录。"
 NOTE = "物业同意在6栋北侧先建40个充电位，收费标准下次会议前公示。"
+ITEM = '<section class="current-item" id="current-item"'  # an item action's answer: only the item panel
 
 
 def _squash(text: str) -> str:
@@ -32,15 +33,16 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__marker") == 1, "the page was reloaded instead of swapped by HTMX"
 
 
-def act(page: Page, target: Locator, path_part: str, status: int = 200) -> Response:
-    """Click ``target`` and return the HTMX POST it caused (checked: an HTMX request, ``status``)."""
+def act(page: Page, target: Locator, path_part: str, status: int = 200, part: str = '<div id="console"') -> Response:
+    """Click ``target`` and return the HTMX POST it caused (checked: an HTMX request, ``status``, and
+    the answer is the fragment ``part`` — the whole console, or only the current item for item actions)."""
     with page.expect_response(lambda r: r.request.method == "POST" and path_part in r.url) as info:
         target.click()
     response = info.value
     assert response.request.headers.get("hx-request") == "true", "the form was posted without HTMX"
     assert response.status == status, f"POST {response.url}: {response.status} {response.text()[:300]}"
     body = response.text()
-    assert body.lstrip().startswith('<div id="console"') and "<html" not in body, \
+    assert body.lstrip().startswith(part) and "<html" not in body, \
         "the server answered the HTMX request with a whole page"
     return response
 
@@ -110,7 +112,7 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     hands.locator("input[name=yes]").fill("7")
     hands.locator("input[name=no]").fill("1")
     hands.locator("input[name=abstain]").fill("1")
-    act(page, hands.get_by_role("button", name="记录结果"), "/hands")
+    act(page, hands.get_by_role("button", name="记录结果"), "/hands", part=ITEM)
     result = page.locator("#hands-result")
     expect(result).to_contain_text("赞成 7，反对 1，弃权 1")
     expect(result.locator("strong")).to_have_text("通过")
@@ -131,7 +133,7 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     hands.locator("input[name=yes]").fill("8")
     hands.locator("input[name=no]").fill("1")
     hands.locator("input[name=abstain]").fill("")
-    act(page, hands.get_by_role("button", name="记录结果"), "/hands", status=422)
+    act(page, hands.get_by_role("button", name="记录结果"), "/hands", status=422, part=ITEM)
     abstain_label = page.locator("label.count", has=page.locator("input[name=abstain]"))
     expect(abstain_label.locator(".field-error")).to_have_text("请填写弃权人数")
     expect(abstain_label).to_have_class(re.compile(r"\binvalid\b"))
@@ -144,9 +146,16 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     expect(page.locator("#current-title")).to_have_text(first)
     assert_not_reloaded(page)
 
-    # A note appears under the current item.
+    # A note appears under the current item. Its answer swaps only the item panel: a proxy's name
+    # the recorder is typing in the sign-in panel meanwhile is not wiped.
+    proxy = page.locator("#attendance input[name=proxy_name]").first
+    proxy.fill("王秀兰")
     page.locator("#note-body").fill(NOTE)
-    act(page, page.get_by_role("button", name="添加记录"), "/notes")
+    act(page, page.get_by_role("button", name="添加记录"), "/notes", part=ITEM)
+    expect(proxy).to_have_value("王秀兰")
+    proxy.fill("")  # leave the sign-in panel as it was, and let the live refresh that waited for it run
+    proxy.blur()
+    expect(page.locator("#console[data-live-pending]")).to_have_count(0)  # the waiting refresh has swapped in
     expect(page.locator("ul.notes li")).to_have_count(1)
     expect(page.locator("ul.notes li")).to_contain_text(NOTE)
     expect(page.locator("#note-body")).to_have_value("")
@@ -162,7 +171,7 @@ def test_chair_runs_a_meeting_on_a_tablet(page: Page, demo_server: DemoServer, a
     page.screenshot(path=str(artifacts / "console-1024x768-full.png"), full_page=True, caret="initial")
 
     # 下一项 → the second item.
-    act(page, page.locator("#next-item"), "/goto")
+    act(page, page.locator("#next-item"), "/goto", part=ITEM)
     expect(page.locator("#current-title")).to_have_text(second)
     expect(page.locator(".agenda-item.current .t")).to_have_text(second)
     expect(page.locator("#console")).to_contain_text("当前议题 2 / 5")

@@ -4,6 +4,7 @@
  *   #console's data-saving, so it is translated) and cannot be pressed twice.
  * - When a request fails (the server errs, or the network drops it), a banner says "未保存，请重试"
  *   and nothing is swapped, so what was typed stays in the fields; the next success hides it.
+ * - A live refresh of the whole console keeps what was being typed in its fields (see below).
  * - The item timer (#item-timer) ticks from the server's numbers: data-elapsed seconds at render
  *   time, data-running, data-limit. Without this script it shows the value at render time.
  * A static file because the Content-Security-Policy forbids inline script.
@@ -54,7 +55,40 @@
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:timeout", failed);
-  document.addEventListener("htmx:afterSwap", function () { banner(false); });
+  // A live refresh (live.js GETs the page and swaps the whole #console) must not wipe what is being
+  // typed. live.js waits while a field is in use, but a fetch already on its way when the typing
+  // starts lands afterwards — e.g. the refresh that follows the chair's own action, since an item
+  // action's answer swaps only #current-item. So typed values are carried over into the fresh
+  // console, by form and field. Only for GETs: an action's own answer means to clear its form.
+  var carried = null;  // {"<form action>|<field id or name>": value}
+  function fieldKey(f) {
+    var form = f.form ? f.form.getAttribute("action") || "" : "";
+    return form + "|" + (f.id || f.name);
+  }
+  function typedFields(root) {
+    return Array.prototype.filter.call(root.querySelectorAll("input, textarea"), function (f) {
+      return !/^(submit|button|reset|hidden|checkbox|radio|file)$/.test(f.type) && (f.id || f.name);
+    });
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    carried = null;
+    var root = consoleEl();
+    if (!root || evt.detail.target !== root || evt.detail.requestConfig.verb !== "get") { return; }
+    typedFields(root).forEach(function (f) {
+      if (f.value !== f.defaultValue) { (carried = carried || {})[fieldKey(f)] = f.value; }
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    banner(false);
+    var root = consoleEl();
+    if (!carried || !root) { carried = null; return; }
+    typedFields(root).forEach(function (f) {
+      var key = fieldKey(f);
+      if (Object.prototype.hasOwnProperty.call(carried, key) && f.value === f.defaultValue) { f.value = carried[key]; }
+    });
+    carried = null;
+  });
 
   // The item timer: re-read the element each tick, since swaps replace it.
   var shown = null;  // {el, base, at}
