@@ -6,13 +6,17 @@ them is a bug in Yishi itself, so it raises at load with the file named, like an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
 from core.lowcode.forms import FormSpec, load_form_file
 from core.lowcode.specs import SpecError, SpecProblem
+
+T = TypeVar("T")
 
 
 def forms_root() -> Traversable:
@@ -27,29 +31,39 @@ def forms_root() -> Traversable:
         return next(Path(p) for p in forms.__path__ if Path(p).is_dir())
 
 
-@cache
-def _load() -> dict[str, FormSpec]:
-    root = forms_root()
-    specs: dict[str, FormSpec] = {}
+def load_shipped(folder: Traversable, prefix: str, load: Callable[[Traversable, str], T], what_zh: str,
+                 what_en: str) -> dict[str, T]:
+    """Every ``*.toml`` in one of the spec folders Yishi ships (forms, workflows, voting rules), by id.
+
+    ``load(entry, source)`` reads one file; each spec's id must equal its file name. A problem is a
+    bug in Yishi itself, so it raises :class:`SpecError` with the problems of every file at once.
+    """
+    specs: dict[str, T] = {}
     problems: list[SpecProblem] = []
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml") or not entry.is_file():
             continue
-        source = f"forms/{entry.name}"
+        source = f"{prefix}/{entry.name}"
         try:
-            spec = load_form_file(entry, source=source)
+            spec = load(entry, source)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        stem = entry.name.removesuffix(".toml")
-        if spec.id != stem:
-            problems.append(SpecProblem(source, "id", None, f"共享表单的 id（{spec.id!r}）必须与文件名（{stem}）一致",
-                                        f"a shared form's id ({spec.id!r}) must equal its file name ({stem})"))
+        stem, spec_id = entry.name.removesuffix(".toml"), spec.id  # type: ignore[attr-defined]
+        if spec_id != stem:
+            problems.append(SpecProblem(source, "id", None, f"{what_zh}的 id（{spec_id!r}）必须与文件名（{stem}）一致",
+                                        f"a {what_en}'s id ({spec_id!r}) must equal its file name ({stem})"))
             continue
-        specs[spec.id] = spec
+        specs[spec_id] = spec
     if problems:
         raise SpecError(problems)
     return specs
+
+
+@cache
+def _load() -> dict[str, FormSpec]:
+    return load_shipped(forms_root(), "forms", lambda entry, source: load_form_file(entry, source=source),
+                        "共享表单", "shared form")
 
 
 def shared_forms() -> dict[str, FormSpec]:

@@ -14,8 +14,7 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from core.i18n import _
-from core.lowcode.registry import forms_root, shared_forms
-from core.lowcode.specs import SpecError, SpecProblem
+from core.lowcode.registry import forms_root, load_shipped, shared_forms
 from core.lowcode.workflow import WorkflowSpec, load_workflow_file
 
 
@@ -52,25 +51,11 @@ def shared_workflows() -> Mapping[str, WorkflowSpec]:
     raises :class:`SpecError` naming the file, like any spec error, with the problems of every file.
     """
     known_forms = set(shared_forms())
-    found: dict[str, WorkflowSpec] = {}
-    problems: list[SpecProblem] = []
-    for entry in sorted(workflow_dir().iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml") or not entry.is_file():
-            continue
-        source = f"forms/workflows/{entry.name}"
-        try:
-            spec = load_workflow_file(entry, source=source, known_guards=CORE_GUARDS, known_forms=known_forms)
-        except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        stem = entry.name.removesuffix(".toml")
-        if spec.id != stem:
-            problems.append(SpecProblem(source, "id", None, f"共享流程的 id（{spec.id!r}）必须与文件名（{stem}）一致",
-                                        f"a shared workflow's id ({spec.id!r}) must equal its file name ({stem})"))
-            continue
-        found[spec.id] = spec
-    if problems:
-        raise SpecError(problems)
+
+    def load(entry: Traversable, source: str) -> WorkflowSpec:
+        return load_workflow_file(entry, source=source, known_guards=CORE_GUARDS, known_forms=known_forms)
+
+    found = load_shipped(workflow_dir(), "forms/workflows", load, "共享流程", "shared workflow")
     return MappingProxyType(found)
 
 

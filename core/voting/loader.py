@@ -19,8 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from core.lowcode.registry import forms_root
-from core.lowcode.specs import Problems, SpecError, SpecProblem, check_version, decode_spec, parse_spec, read_spec
+from core.lowcode.registry import forms_root, load_shipped
+from core.lowcode.specs import Problems, check_version, decode_spec, parse_spec, read_spec
 from core.voting.rules import (
     BASES,
     COMBINES,
@@ -261,25 +261,8 @@ def shared_rules() -> Mapping[str, Rule]:
 
     A problem is a bug in Yishi itself: it raises :class:`SpecError` with the problems of every file.
     """
-    found: dict[str, Rule] = {}
-    problems: list[SpecProblem] = []
-    for entry in sorted(rules_dir().iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml") or not entry.is_file():
-            continue
-        source = f"forms/rules/{entry.name}"
-        try:
-            rule = load_rule_file(entry, source=source)
-        except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        stem = entry.name.removesuffix(".toml")
-        if rule.id != stem:
-            problems.append(SpecProblem(source, "id", None, f"内置规则的 id（{rule.id!r}）必须与文件名（{stem}）一致",
-                                        f"a built-in rule's id ({rule.id!r}) must equal its file name ({stem})"))
-            continue
-        found[rule.id] = rule
-    if problems:
-        raise SpecError(problems)
+    found = load_shipped(rules_dir(), "forms/rules", lambda entry, source: load_rule_file(entry, source=source),
+                         "内置规则", "built-in rule")
     return MappingProxyType(found)
 
 
