@@ -19,7 +19,7 @@ from core.voting.tables import NamedBallot, Participation, Poll, SecretBallot
 from tests.conftest import login
 from tests.factories import make_council, make_meeting
 from tests.test_residents import link_of
-from tests.test_topics import resident, staff
+from tests.test_topics import add_member, resident, staff
 
 HX = {"HX-Request": "true"}
 RECEIPT = re.compile(r'id="vote-receipt">([A-Z0-9]+)<')
@@ -273,3 +273,14 @@ async def test_who_may_open_the_chairs_pages(client: httpx.AsyncClient, settings
         assert r.status_code == 403, (method, url, r.status_code)
     assert (await Poll.select(Poll.state).where(Poll.id == poll_id).first())["state"] == "open"
     assert (await chair.get(f"/polls/{poll_id}")).status_code == 200
+
+
+async def test_the_console_leads_the_chair_to_a_new_poll(client: httpx.AsyncClient, settings: Any) -> None:
+    council, _entry, _link, _entries = await resident(client, settings)
+    meeting = await Meeting.select(Meeting.id).where(Meeting.council == council.id).first()
+    chair = await staff(client, "chair")
+    console = (await chair.get(f"/meetings/{meeting['id']}")).text
+    assert f'href="/meetings/{meeting["id"]}/polls/new"' in console and "发起表决" in console
+    await add_member(council, "weiyuan")  # a member sees the meeting but runs nothing
+    member = await staff(client, "weiyuan")
+    assert "polls/new" not in (await member.get(f"/meetings/{meeting['id']}")).text
