@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -30,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 import core
 from core import hookspecs
-from core.errors import ConfigError, PluginError
+from core.errors import ConfigError, PluginError, read_config_toml
 from core.lowcode import catalogue
 from core.lowcode.catalogue import SpecCatalogue
 from core.lowcode.specs import SpecError
@@ -121,12 +120,7 @@ def read_registry(path: Path | None) -> Registry:
     if path is None or not path.exists():
         return Registry(path=None)
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: 文件不是 UTF-8 编码 / not UTF-8 ({exc.reason})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: TOML 格式错误 / malformed TOML: {exc}") from exc
+    data = read_config_toml(path)
 
     unknown = set(data) - _REGISTRY_KEYS
     if unknown:

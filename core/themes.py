@@ -17,7 +17,6 @@ outside ``themes/``.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,7 +29,7 @@ from litestar.static_files import create_static_files_router
 
 from core.accounts.controllers import safe_next
 from core.accounts.permissions import PUBLIC
-from core.errors import ConfigError
+from core.errors import ConfigError, read_config_toml
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 COOKIE = "yishi_theme"
@@ -56,12 +55,7 @@ class Theme:
 def _read_toml(path: Path, name: str) -> tuple[str, str]:
     """(label, description) from a theme.toml; a mistake names the file and the key."""
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: 文件不是 UTF-8 编码 / not UTF-8 ({exc.reason})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: TOML 格式错误 / malformed TOML: {exc}") from exc
+    data = read_config_toml(path)
     unknown = set(data) - _KEYS
     if unknown:
         raise ConfigError(f"{where}: 未知的键 / unknown key(s): {', '.join(sorted(unknown))}; "
