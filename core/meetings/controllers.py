@@ -144,10 +144,10 @@ class MeetingController(Controller):
         return page_or_fragment(request, PAGE, FRAGMENT, ctx, status_code=status)
 
     async def _council_roles(self, request: Request, meeting_id: int) -> set[str]:
-        row = await Meeting.select(Meeting.council).where(Meeting.id == meeting_id).first()
-        if row is None:
-            raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
-        return await _roles(request, row["council"])
+        """The person's roles in the meeting's council — the council the permission guard has just
+        resolved (and cached) for this path, so no query of its own."""
+        council = await request.app.state.access.council_of(request.path_params)
+        return await _roles(request, council)
 
     @post("/{meeting_id:int}/step", name="meeting_step", opt={"permission": "meeting.run"})
     async def step(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
