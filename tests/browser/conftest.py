@@ -12,6 +12,7 @@ these tests fail, as the PostgreSQL tests do.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,12 @@ def page(browser, demo_server: DemoServer) -> Iterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def log_in(page: Any, username: str = "wangjh") -> None:
+    """Log a demo account in through the login form (password ``yishi-demo``) and land on home."""
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", "yishi-demo")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from core.residents.tokens import make_token
 from core.topics.unit_tokens import make_unit_token
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import TABLET, DemoServer
+from tests.browser.conftest import TABLET, DemoServer, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -125,11 +125,7 @@ def staff(browser: Browser, demo_server: DemoServer, theme: str) -> Iterator[Pag
     """The chair 王建华 logged in on a tablet, in ``theme``."""
     context = _context(browser, demo_server, theme)
     page = context.new_page()
-    page.goto("/login")
-    page.fill("#username", "wangjh")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wangjh")
     try:
         yield page
     finally:

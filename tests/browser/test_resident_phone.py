@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import TABLET, DemoServer
+from tests.browser.conftest import TABLET, DemoServer, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +26,7 @@ def test_resident_opens_their_link_on_a_phone(browser, demo_server: DemoServer, 
     staff = browser.new_context(viewport=TABLET, base_url=demo_server.url, accept_downloads=True, locale="zh-CN")
     staff.set_default_timeout(15_000)
     page = staff.new_page()
-    page.goto("/login")
-    page.fill("#username", "liuxw")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "liuxw")
     page.get_by_role("link", name="居民名册与二维码").click()
     expect(page.get_by_role("heading", name="居民名册与二维码")).to_be_visible()
     row = page.locator("tr", has_text="朱秀英")
@@ -88,11 +84,7 @@ def test_identity_form_is_big_enough_to_use(browser, demo_server: DemoServer) ->
     """The answer box and the button are large targets on a phone (≥ 44 px high, full width)."""
     staff = browser.new_context(viewport=TABLET, base_url=demo_server.url, locale="zh-CN")
     page = staff.new_page()
-    page.goto("/login")
-    page.fill("#username", "wangjh")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wangjh")
     page.get_by_role("link", name="居民名册与二维码").click()
     link = page.locator("tr", has_text="何志明").locator("details input").input_value()
     staff.close()

@@ -4,12 +4,10 @@ plain links change the stylesheet (large print, 党建红, back to 标准) and t
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TABLET, DemoServer
+from tests.browser.conftest import TABLET, DemoServer, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +21,7 @@ def _px(page, selector: str, prop: str) -> float:
 def test_a_resident_switches_to_large_print_and_party_red(browser, demo_server: DemoServer, artifacts) -> None:
     staff = browser.new_context(viewport=TABLET, base_url=demo_server.url, locale="zh-CN")
     page = staff.new_page()
-    page.goto("/login")
-    page.fill("#username", "wangjh")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wangjh")
     page.get_by_role("link", name="居民名册与二维码").click()
     link = page.locator("tr", has_text="朱秀英").locator("details input").input_value()
     staff.close()

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TABLET, DemoServer
+from tests.browser.conftest import TABLET, DemoServer, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +41,7 @@ def test_unit_reports_and_finishes_on_a_phone(browser, demo_server: DemoServer, 
     staff = browser.new_context(viewport=TABLET, base_url=demo_server.url, locale="zh-CN")
     staff.set_default_timeout(15_000)
     page = staff.new_page()
-    page.goto("/login")
-    page.fill("#username", "wangjh")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wangjh")
     page.goto(f"/councils/{council}/departments")
     if page.locator("tr", has_text="安居物业服务有限公司").count() == 0:  # the demo may not seed units yet
         page.fill("#d-name", "安居物业服务有限公司")
@@ -121,11 +117,7 @@ def _staff(browser, server: DemoServer):
     context = browser.new_context(viewport=TABLET, base_url=server.url, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto("/login")
-    page.fill("#username", "wangjh")
-    page.fill("#password", "yishi-demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, "wangjh")
     return context, page
 
 
