@@ -32,7 +32,7 @@ def meeting_workflow() -> WorkflowSpec:
 
 
 class MeetingNotFound(LookupError):
-    pass
+    """No meeting has this id."""
 
 
 async def meeting_guards(meeting_id: int) -> dict[str, bool]:

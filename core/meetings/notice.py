@@ -49,7 +49,7 @@ UNSAFE_IN_FILENAME = set('\\/:*?"<>|')
 
 
 class NoticeNotFound(LookupError):
-    pass
+    """No meeting has this id, so there is no notice to make."""
 
 
 @dataclass(frozen=True)
