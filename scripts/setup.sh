@@ -52,11 +52,17 @@ fi
 # Reinstall only when pyproject.toml (or the wanted extras) changed since the last install.
 extras="" ; stamp=".venv/.yishi-installed"
 if [ $want_test = 1 ]; then extras="[test]"; stamp="$stamp-test"; fi
-digest=$(sha256sum < pyproject.toml | cut -c1-16)
+# The bundled practice plugins (plugins/*/pyproject.toml) are ordinary packages: installed
+# editable alongside core, so their entry points register them.
+plugin_dirs=() ; plugin_projects=()
+for d in plugins/*/; do
+  if [ -f "${d}pyproject.toml" ]; then plugin_dirs+=("-e" "${d%/}"); plugin_projects+=("${d}pyproject.toml"); fi
+done
+digest=$(cat pyproject.toml "${plugin_projects[@]}" | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
-  say "installing Python packages into .venv (pip install -e .$extras)"
+  say "installing Python packages into .venv (pip install -e .$extras ${plugin_dirs[*]:-})"
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel >/dev/null
-  .venv/bin/python -m pip install -q -e ".$extras"
+  .venv/bin/python -m pip install -q -e ".$extras" "${plugin_dirs[@]}"
   echo "$digest" > "$stamp"
 fi
 say "ready: $(.venv/bin/python --version), .venv/bin/yishi"
