@@ -146,6 +146,28 @@ async def test_concurrent_writers_take_turns(engine: object) -> None:
     assert result.ok and result.events == 20
 
 
+async def test_a_writer_that_missed_another_process_s_events_joins_the_chain(engine: Any) -> None:
+    """Each process remembers the head it wrote last and appends after it in one step; when another
+    process (or server) has written since, the head is not the remembered one, nothing is appended
+    on the stale guess, and the event follows the real head."""
+    from core.audit import log
+
+    await record_events(2)
+    remembered = dict(log._known_head)  # this process's view after seq 2
+    async with db.atomic():  # "another process" writes seq 3
+        await record(actor="user:9", action="meeting.step", entity="meeting:5", after={"by": "the other server"})
+    log._known_head.clear()
+    log._known_head.update(remembered)  # ... which this process never heard of
+    async with db.atomic():
+        await record(actor="user:1", action="meeting.close", entity="meeting:5", after={"state": "closed"})
+    rows = await events()
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+    assert rows[3]["prev_hash"] == rows[2]["hash"] and rows[3]["action"] == "meeting.close"
+    assert await head() == {"seq": 4, "hash": rows[3]["hash"]}
+    result = await verify()
+    assert result.ok and result.events == 4
+
+
 async def test_a_missing_head_on_an_empty_log_is_the_start(engine: object) -> None:
     """After a TRUNCATE of every table (as the test suite does) the log starts again."""
     await AuditHead.delete(force=True)

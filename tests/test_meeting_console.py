@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from core.audit.tables import AuditEvent
 from core.meetings.agenda import ATTACHMENT_MAX_BYTES
 from core.meetings.tables import AgendaAttachment, AgendaItem, ItemNote, Meeting, Speaker
 from core.org.tables import Council, CouncilMember, Person
@@ -170,9 +171,13 @@ async def test_note_resent_with_same_nonce_is_stored_once(client: httpx.AsyncCli
     page = (await client.get(f"/meetings/{meeting.id}")).text
     assert 'name="nonce"' in page
     url = f"/meetings/{meeting.id}/items/{items[0]['id']}/notes"
-    for _ in range(3):
+    for attempt in range(3):
         r = await client.post(url, data={"body": "物业承诺本周内清理楼道杂物。", "nonce": "k-note-1"}, headers=HX)
         assert r.status_code == 200
+        # Every answer, the first (after the write) and the retries (the meeting as read before the
+        # action, which already had the note), shows the note once.
+        assert r.text.count("物业承诺本周内清理楼道杂物。") == 1, attempt
+    assert await AuditEvent.count().where(AuditEvent.action == "item.note_added") == 1
     await client.post(url, data={"body": "第二条记录", "nonce": "k-note-2"}, headers=HX)
     assert [n["body"] for n in await ItemNote.select(ItemNote.body).order_by(ItemNote.id)] == [
         "物业承诺本周内清理楼道杂物。", "第二条记录"]
@@ -384,3 +389,95 @@ async def test_item_actions_answer_with_the_item_panel_only(client: httpx.AsyncC
     assert r.status_code == 422 and r.headers["hx-retarget"] == "#console"
     assert r.text.lstrip().startswith('<div id="console"') and "会议已结束" in r.text and "会议不在进行中" in r.text
     assert await ItemNote.count() == 1
+
+
+async def test_every_item_action_checks_the_item_and_the_state_and_changes_nothing_when_refused(
+        client: httpx.AsyncClient) -> None:
+    """Each item action reads the meeting, the item and what it compares with in one query: an item
+    of another meeting is refused by every action, a closed meeting refuses every action but pausing
+    a timer, and a refused action leaves every row as it was."""
+    a = await make_meeting(2)
+    await login(client, "chair")
+    b = await make_meeting(1, suffix="b")
+    items = await _open(client, a.id)
+    other = (await _agenda(b.id))[0]["id"]
+    actions = [
+        ("notes", {"body": "补记", "nonce": "n-1"}), ("speakers", {"name": "李秀英", "nonce": "s-1"}),
+        ("outcome", {"outcome": "deferred"}), ("hands", {"yes": "3", "no": "0", "abstain": "0"}),
+        ("timer", {"action": "start"}), ("timer", {"action": "pause"}),
+    ]
+    before = await database_state()
+    for path, form in actions:
+        r = await client.post(f"/meetings/{a.id}/items/{other}/{path}", data=form, headers=HX)
+        assert r.status_code == 422 and "这个议题不属于本次会议" in r.text, (path, form)
+    assert await database_state() == before
+
+    first = items[0]["id"]
+    await client.post(f"/meetings/{a.id}/items/{first}/timer", data={"action": "start"}, headers=HX)
+    await AgendaItem.update({AgendaItem.timer_started_at: datetime.now(UTC) - timedelta(minutes=3)}).where(
+        AgendaItem.id == first)
+    await client.post(f"/meetings/{a.id}/step", data={"transition": "close"}, headers=HX)
+    before = await database_state()
+    for path, form in actions[:-1]:
+        r = await client.post(f"/meetings/{a.id}/items/{first}/{path}", data=form, headers=HX)
+        assert r.status_code == 422 and "会议不在进行中" in r.text, (path, form)
+    assert await database_state() == before
+    # Closing stopped the timer and kept its three minutes; pausing again is allowed and changes nothing.
+    row = await AgendaItem.select(AgendaItem.timer_elapsed, AgendaItem.timer_started_at).where(
+        AgendaItem.id == first).first()
+    assert row["timer_started_at"] is None and 180 <= row["timer_elapsed"] < 240
+    r = await client.post(f"/meetings/{a.id}/items/{first}/timer", data={"action": "pause"}, headers=HX)
+    assert r.status_code == 200
+    assert await database_state() == before
+
+
+async def test_speakers_added_in_order_and_a_resent_one_once(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(1)
+    await login(client, "chair")
+    item = (await _open(client, meeting.id))[0]["id"]
+    url = f"/meetings/{meeting.id}/items/{item}/speakers"
+    for name, nonce in [("李秀英", "k1"), ("王建华", "k2"), ("李秀英", "k1"), ("赵敏", "k3")]:
+        r = await client.post(url, data={"name": name, "affiliation": "6栋", "nonce": nonce}, headers=HX)
+        assert r.status_code == 200
+    rows = await Speaker.select(Speaker.name, Speaker.position).where(Speaker.item == item).order_by(Speaker.position)
+    assert rows == [{"name": "李秀英", "position": 1}, {"name": "王建华", "position": 2},
+                    {"name": "赵敏", "position": 3}]
+    assert r.text.index("李秀英") < r.text.index("王建华") < r.text.index("赵敏")
+
+
+def test_console_labels_are_what_jinja_would_translate(tmp_path: Any) -> None:
+    """The console's templates get a ``_`` that answers fixed labels from a per-locale dict: the text
+    must be exactly Jinja's own new-style gettext (same catalogue, escaping, placeholders)."""
+    from core.meetings.labels import gettext_for
+    from core.templating import build_environment
+
+    messages = ["上一项", "暂停计时", "如：下次会议再议；交物业一周内答复", "议题结果", "不在任何目录里的文字 <b>&"]
+    for locale in ("zh_CN", "en"):
+        env = build_environment(tmp_path, [], locale)
+        fast = gettext_for(locale)
+        for message in messages:
+            template = env.from_string("{{ _(m) }}|{{ f(m) }}", globals={"f": fast})
+            jinja, ours = template.render(m=message).split("|")
+            assert ours == jinja, (locale, message)
+        assert fast("上一项") == ("Previous" if locale == "en" else "上一项")
+        assert fast("上一项") is fast("上一项")  # computed once
+        page = env.from_string("{{ _('共 %(n)s 项', n=x) }}|{{ f('共 %(n)s 项', n=x) }}", globals={"f": fast})
+        jinja, ours = page.render(x="<3>").split("|")
+        assert ours == jinja and "&lt;3&gt;" in ours
+
+
+async def test_starting_one_items_timer_pauses_the_others(client: httpx.AsyncClient) -> None:
+    meeting = await make_meeting(2)
+    await login(client, "chair")
+    first, second = (i["id"] for i in await _open(client, meeting.id))
+    await client.post(f"/meetings/{meeting.id}/items/{first}/timer", data={"action": "start"}, headers=HX)
+    await AgendaItem.update({AgendaItem.timer_started_at: datetime.now(UTC) - timedelta(minutes=2)}).where(
+        AgendaItem.id == first)
+    r = await client.post(f"/meetings/{meeting.id}/items/{second}/timer", data={"action": "start"}, headers=HX)
+    assert r.status_code == 200
+    rows = {r["id"]: r for r in await AgendaItem.select(
+        AgendaItem.id, AgendaItem.timer_elapsed, AgendaItem.timer_started_at).where(AgendaItem.meeting == meeting.id)}
+    assert rows[first]["timer_started_at"] is None and 120 <= rows[first]["timer_elapsed"] < 180
+    assert rows[second]["timer_started_at"] is not None
+    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).order_by(AuditEvent.seq)]
+    assert actions[-2:] == ["item.timer_started", "item.timer_started"]

@@ -72,6 +72,19 @@ async def test_member_sees_agenda_current_item_counts_and_signin(client: httpx.A
     assert f"/public/screen/{key}" in text_of(html, "screen-link")
 
 
+async def test_screen_styles_come_from_a_static_file(client: httpx.AsyncClient) -> None:
+    """No inline <style>: the CSP allows styles from 'self' and the page's own nonce, and a live
+    re-fetch of the screen must not bring a style the browser then refuses (a console error)."""
+    meeting = await sitting_meeting()
+    await login(client, "chair")
+    html = (await client.get(f"/meetings/{meeting.id}/screen")).text
+    assert "<style" not in html and ' style="' not in html
+    assert '<link rel="stylesheet" href="/static/css/projector.css">' in html
+    css = await client.get("/static/css/projector.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "#screen {" in css.text and "ol.agenda li.current" in css.text and "font-size: 60px" in css.text
+
+
 async def test_hand_count_and_outcome_of_the_current_item(client: httpx.AsyncClient) -> None:
     meeting = await sitting_meeting(current=1)
     await AgendaItem.update({AgendaItem.outcome: "vote"}).where(

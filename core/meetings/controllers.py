@@ -20,7 +20,7 @@ from core.accounts.permissions import council_roles, current_user
 from core.i18n import _
 from core.lowcode.forms import KIND_MIME, Upload
 from core.lowcode.workflow import TransitionRefused
-from core.meetings import agenda, attendance, items, lifecycle, services
+from core.meetings import agenda, attendance, items, labels, lifecycle, services
 from core.meetings.handcount import parse_counts, rule_label
 from core.meetings.services import MeetingError, MeetingView
 from core.meetings.tables import Meeting
@@ -67,6 +67,14 @@ async def _exists(meeting_id: int) -> None:
         raise NotFoundException(_("会议 {id} 不存在").format(id=meeting_id))
 
 
+async def _known(request: Request, meeting_id: int) -> MeetingView | None:
+    """For an HTMX item action that may well be a retry (note, speaker, outcome, hands): the meeting
+    as its answer will show it, loaded first. The service checks the item, the state and the retry
+    against it instead of a query of its own, and when nothing changes this is the answer — one
+    query in all. A plain post (answered with a redirect) loads nothing."""
+    return await _view(meeting_id) if is_htmx(request) else None
+
+
 async def _actor(request: Request) -> str:
     user = await current_user(request)
     return user.actor if user else "anonymous"
@@ -88,7 +96,9 @@ async def _item_context(request: Request, view: MeetingView, roles: set[str] | N
             "speaker_labels": items.speaker_state_labels(), "revision": view.meeting["agenda_revision"],
             "error_item": None, "edit_item": None, "note_nonce": new_nonce(), "speaker_nonce": new_nonce(),
             "live_version": 0, "live_events": LIVE_EVENTS, "duration_max": agenda.DURATION_MAX,
-            "attachment_mb": agenda.ATTACHMENT_MAX_BYTES // (1024 * 1024), **extra}
+            "attachment_mb": agenda.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            # the fixed labels translated once per locale, not on every render (core.meetings.labels)
+            "_": labels.gettext_for(settings_of(request).locale), **extra}
 
 
 async def _context(request: Request, view: MeetingView, **extra: Any) -> dict[str, Any]:
@@ -96,7 +106,7 @@ async def _context(request: Request, view: MeetingView, **extra: Any) -> dict[st
     roles = await _roles(request, view.council["id"])
     ctx = await _item_context(request, view, roles)
     spec = lifecycle.meeting_workflow()
-    return ctx | {"steps": await lifecycle.offered(view.meeting, roles),
+    return ctx | {"steps": await lifecycle.offered(view.meeting, roles, has_agenda=bool(view.items)),
                   "workflow_states": [(s, services.state_labels().get(s, spec.state_label(s))) for s in spec.states],
                   "meeting_step_labels": services.step_labels(),
                   **await attendance.console_context(request, view), **extra}
@@ -116,18 +126,20 @@ class MeetingController(Controller):
 
     async def _answer(self, request: Request, meeting_id: int, *, error: str = "",
                       errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                      item_id: int | None = None, part: str = "console", **extra: Any) -> Template | Redirect:
+                      item_id: int | None = None, part: str = "console", view: MeetingView | None = None,
+                      **extra: Any) -> Template | Redirect:
         """After an action: a plain post gets a 303 back to the page (or the page with errors, 422);
         HTMX gets the part that changed. ``part="item"`` (note, speaker, outcome, timer, hands, goto)
         answers with the item panel and, out of band, the agenda list and message line — unless the
         meeting is no longer in session (another tablet closed it …): then the whole console comes
-        back, retargeted to #console, so the chair sees the true state."""
+        back, retargeted to #console, so the chair sees the true state. ``view``: the meeting as the
+        handler loaded it before an action that then changed nothing (reused, not read again)."""
         failed = bool(error or errors)
         if not failed and not is_htmx(request):
             return see_other(f"/meetings/{meeting_id}")
         status = 422 if failed else 200
         if part == "item" and is_htmx(request):
-            view = await _view(meeting_id)
+            view = view or await _view(meeting_id)
             if view.state == "in_session":
                 ctx = await _item_context(request, view, message=error, errors=errors or {}, values=values or {},
                                           error_item=item_id, **extra)
@@ -202,12 +214,13 @@ class MeetingController(Controller):
         if counts is None:
             return await self._answer(request, meeting_id, part="item", errors=errors, values=values,
                                       item_id=item_id)
+        known = await _known(request, meeting_id)
         try:
-            await services.record_hand_count(meeting_id, item_id, counts, await _actor(request))
+            changed = await services.record_hand_count(meeting_id, item_id, counts, await _actor(request), known)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, part="item", error=str(exc), values=values,
-                                      item_id=item_id)
-        return await self._answer(request, meeting_id, part="item")
+                                      item_id=item_id, view=known)
+        return await self._answer(request, meeting_id, part="item", view=None if changed else known)
 
     @post("/{meeting_id:int}/items/{item_id:int}/notes", name="meeting_note", opt={"permission": "meeting.run"})
     async def note(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
@@ -218,12 +231,14 @@ class MeetingController(Controller):
         if error:
             return await self._answer(request, meeting_id, part="item", errors={"body": error},
                                       values={"body": body}, item_id=item_id, **keep)
+        known = await _known(request, meeting_id)
         try:
-            await services.add_note(meeting_id, item_id, body, await _actor(request), nonce=nonce)
+            changed = await services.add_note(meeting_id, item_id, body, await _actor(request), nonce=nonce,
+                                              known=known)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, part="item", error=str(exc), values={"body": body},
-                                      item_id=item_id, **keep)
-        return await self._answer(request, meeting_id, part="item")
+                                      item_id=item_id, view=known, **keep)
+        return await self._answer(request, meeting_id, part="item", view=None if changed else known)
 
     # ---- the agenda (议程): add, edit, delete, reorder, attach -------------------------------------
 
@@ -328,13 +343,14 @@ class MeetingController(Controller):
         if errors:
             return await self._answer(request, meeting_id, part="item", errors=errors, values=values,
                                       item_id=item_id, **keep)
+        known = await _known(request, meeting_id)
         try:
-            await items.add_speaker(meeting_id, item_id, cleaned["name"], cleaned["affiliation"],
-                                    await _actor(request), nonce=nonce)
+            changed = await items.add_speaker(meeting_id, item_id, cleaned["name"], cleaned["affiliation"],
+                                              await _actor(request), nonce=nonce, known=known)
         except MeetingError as exc:
             return await self._answer(request, meeting_id, part="item", error=str(exc), values=values,
-                                      item_id=item_id, **keep)
-        return await self._answer(request, meeting_id, part="item")
+                                      item_id=item_id, view=known, **keep)
+        return await self._answer(request, meeting_id, part="item", view=None if changed else known)
 
     @post("/{meeting_id:int}/items/{item_id:int}/speakers/{speaker_id:int}", name="speaker_state",
           opt={"permission": "meeting.run"})
@@ -357,11 +373,13 @@ class MeetingController(Controller):
         values = {"outcome": form.get("outcome", ""), "outcome_note": form.get("outcome_note", "")}
         if errors:
             return await self._answer(request, meeting_id, part="item", errors=errors, values=values, item_id=item_id)
+        known = await _known(request, meeting_id)
         try:
-            await items.set_outcome(meeting_id, item_id, outcome, note, await _actor(request))
+            changed = await items.set_outcome(meeting_id, item_id, outcome, note, await _actor(request), known)
         except MeetingError as exc:
-            return await self._answer(request, meeting_id, part="item", error=str(exc), values=values, item_id=item_id)
-        return await self._answer(request, meeting_id, part="item")
+            return await self._answer(request, meeting_id, part="item", error=str(exc), values=values,
+                                      item_id=item_id, view=known)
+        return await self._answer(request, meeting_id, part="item", view=None if changed else known)
 
     @post("/{meeting_id:int}/items/{item_id:int}/timer", name="item_timer", opt={"permission": "meeting.run"})
     async def timer(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:

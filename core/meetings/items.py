@@ -14,8 +14,8 @@ from typing import Any
 
 from core import audit, db, events
 from core.i18n import _
-from core.meetings import lifecycle
-from core.meetings.services import MeetingError, require_item, require_state
+from core.meetings import lifecycle, sitting
+from core.meetings.services import MeetingError, MeetingView
 from core.meetings.tables import AgendaItem, Speaker
 from core.text import has_control
 
@@ -56,37 +56,43 @@ def validate_speaker(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str,
     return {"name": name, "affiliation": affiliation}, errors
 
 
+_LAST_SPEAKER = "SELECT MAX(position) AS last FROM yishi_speaker WHERE item = {}"
+_INSERT_SPEAKER = (
+    "INSERT INTO yishi_speaker (item, name, affiliation, position, state, created_at, nonce)"
+    " VALUES ({}, {}, {}, {}, 'waiting', {}, {}) ON CONFLICT (nonce) DO NOTHING RETURNING id")
+
+
 async def add_speaker(meeting_id: int, item_id: int, name: str, affiliation: str, actor: str,
-                      nonce: str | None = None) -> None:
-    """Put someone at the end of the item's speakers list; a resent form (same nonce) adds no one."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _not_sitting())
-    if nonce and await Speaker.exists().where(Speaker.nonce == nonce):
-        return
+                      nonce: str | None = None, known: MeetingView | None = None) -> bool:
+    """Put someone at the end of the item's speakers list (False only when the first look showed them
+    already added, so ``known`` is still current). A resent form (same
+    nonce) adds no one: one read checks the item, the meeting's state and the nonce (or ``known``,
+    the meeting as the caller has just loaded it, does)."""
+    found = (sitting.from_view(known, item_id, nonce_of="speaker", nonce=nonce) if known
+             else await sitting.item_state(meeting_id, item_id, nonce_of="speaker", nonce=nonce))
+    found.require(_not_sitting())
+    if found.seen:
+        return False
     async with db.atomic():
-        last = await Speaker.select(Speaker.position).where(Speaker.item == item_id).order_by(
-            Speaker.position, ascending=False).first()
-        rows = await Speaker.insert(Speaker(item=item_id, name=name, affiliation=affiliation, nonce=nonce,
-                                            position=(last["position"] if last else 0) + 1,
-                                            created_at=datetime.now(UTC))
-                                    ).on_conflict(target=Speaker.nonce, action="DO NOTHING").returning(Speaker.id)
+        (await sitting.item_state(meeting_id, item_id, lock=True)).require(_not_sitting())
+        last = (await Speaker.raw(_LAST_SPEAKER, item_id))[0]["last"] or 0
+        rows = await Speaker.raw(_INSERT_SPEAKER, item_id, name, affiliation, last + 1, datetime.now(UTC), nonce)
         if not rows:  # the same form, sent by two tablets at once: the unique index kept the first
-            return
-        row = rows[0]
+            return True  # someone else changed it meanwhile: the caller reads again
         await audit.record(actor=actor, action="item.speaker_added", entity=f"agenda_item:{item_id}",
-                           after={"speaker": row["id"], "name": name, "affiliation": affiliation})
+                           after={"speaker": rows[0]["id"], "name": name, "affiliation": affiliation})
         events.changed(f"meeting:{meeting_id}", "speaker", {"item": item_id})
+    return True
 
 
 async def set_speaker_state(meeting_id: int, item_id: int, speaker_id: int, state: str, actor: str) -> None:
     """Mark a speaker ``speaking`` (whoever was speaking is then done) or ``done``, or back to waiting."""
     if state not in SPEAKER_STATES:
         raise MeetingError(_("请选择发言状态。"))
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _not_sitting())
     async with db.atomic():
-        row = await db.for_update(Speaker.select(Speaker.state).where(
-            (Speaker.id == speaker_id) & (Speaker.item == item_id))).first()
+        (await sitting.item_state(meeting_id, item_id, lock=True)).require(_not_sitting())
+        row = await Speaker.select(Speaker.state).where(
+            (Speaker.id == speaker_id) & (Speaker.item == item_id)).first()
         if row is None:
             raise MeetingError(_("这位发言人已被移除，请刷新页面。"))
         if row["state"] == state:
@@ -103,11 +109,9 @@ async def set_speaker_state(meeting_id: int, item_id: int, speaker_id: int, stat
 
 async def remove_speaker(meeting_id: int, item_id: int, speaker_id: int, actor: str) -> None:
     """Take someone off the list. Removing someone already removed changes nothing."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _not_sitting())
     async with db.atomic():
-        gone = await db.for_update(Speaker.select(Speaker.name).where(
-            (Speaker.id == speaker_id) & (Speaker.item == item_id)))
+        (await sitting.item_state(meeting_id, item_id, lock=True)).require(_not_sitting())
+        gone = await Speaker.select(Speaker.name).where((Speaker.id == speaker_id) & (Speaker.item == item_id))
         if gone:
             await Speaker.delete().where(Speaker.id == speaker_id)
             await audit.record(actor=actor, action="item.speaker_removed", entity=f"agenda_item:{item_id}",
@@ -132,21 +136,31 @@ def validate_outcome(form: Mapping[str, str]) -> tuple[str, str, dict[str, str]]
     return outcome, note, errors
 
 
-async def set_outcome(meeting_id: int, item_id: int, outcome: str, note: str, actor: str) -> None:
-    """Record what the meeting did with the item (or correct it). The same outcome again changes nothing."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _not_sitting())
+_SET_OUTCOME = "UPDATE yishi_agenda_item SET outcome = {}, outcome_note = {} WHERE id = {}"
+
+
+async def set_outcome(meeting_id: int, item_id: int, outcome: str, note: str, actor: str,
+                      known: MeetingView | None = None) -> bool:
+    """Record what the meeting did with the item, or correct it (False only when the first look showed
+    nothing to do, so ``known`` is still current). The same
+    outcome again (a retried press) is found by the one read that checks the item and the state
+    (or in ``known``, the meeting as the caller has just loaded it), and writes nothing."""
+    after = {"outcome": outcome, "outcome_note": note}
+    found = sitting.from_view(known, item_id) if known else await sitting.item_state(meeting_id, item_id)
+    found.require(_not_sitting())
+    if {"outcome": found.outcome, "outcome_note": found.outcome_note} == after:
+        return False
     async with db.atomic():
-        row = await db.for_update(AgendaItem.select(AgendaItem.outcome, AgendaItem.outcome_note).where(
-            AgendaItem.id == item_id)).first()
-        after = {"outcome": outcome, "outcome_note": note}
-        if row == after:
-            return
-        await AgendaItem.update({AgendaItem.outcome: outcome, AgendaItem.outcome_note: note}).where(
-            AgendaItem.id == item_id)
+        found = await sitting.item_state(meeting_id, item_id, lock=True)
+        found.require(_not_sitting())
+        before = {"outcome": found.outcome, "outcome_note": found.outcome_note}
+        if before == after:
+            return True  # someone else changed it meanwhile: the caller reads again
+        await AgendaItem.raw(_SET_OUTCOME, outcome, note, item_id)
         await audit.record(actor=actor, action="item.outcome_set", entity=f"agenda_item:{item_id}",
-                           before=row, after=after)
+                           before=before, after=after)
         events.changed(f"meeting:{meeting_id}", "outcome", {"item": item_id})
+    return True
 
 
 # -------------------------------------------------------------------------------------------------
@@ -163,38 +177,39 @@ def elapsed_seconds(item: Mapping[str, Any] | Any, now: datetime | None = None) 
     return elapsed
 
 
+_START_TIMER = "UPDATE yishi_agenda_item SET timer_started_at = {} WHERE id = {} AND timer_started_at IS NULL"
+_PAUSE_TIMER = "UPDATE yishi_agenda_item SET timer_elapsed = {}, timer_started_at = NULL WHERE id = {}"
+
+
 async def start_timer(meeting_id: int, item_id: int, actor: str) -> None:
     """Run the item's timer (any other item's running timer pauses). Starting a running timer changes nothing."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _not_sitting())
     now = datetime.now(UTC)
     async with db.atomic():
-        row = await db.for_update(AgendaItem.select(AgendaItem.timer_started_at).where(
-            AgendaItem.id == item_id)).first()
-        if row is None or row["timer_started_at"] is not None:
+        found = await sitting.item_state(meeting_id, item_id, lock=True)
+        found.require(_not_sitting())
+        if found.timer_started_at is not None:
             return
-        await lifecycle.stop_timers(meeting_id, now)
-        await AgendaItem.update({AgendaItem.timer_started_at: now}).where(
-            (AgendaItem.id == item_id) & AgendaItem.timer_started_at.is_null())
+        if found.others_running:
+            await lifecycle.stop_timers(meeting_id, now)
+        await AgendaItem.raw(_START_TIMER, now, item_id)
         await audit.record(actor=actor, action="item.timer_started", entity=f"agenda_item:{item_id}",
                            after={"timer_started_at": now.isoformat()})
         events.changed(f"meeting:{meeting_id}", "timer", {"item": item_id})
 
 
 async def pause_timer(meeting_id: int, item_id: int, actor: str) -> None:
-    """Pause the item's timer, keeping the time it ran. Pausing a paused timer changes nothing."""
-    await require_item(meeting_id, item_id)
+    """Pause the item's timer, keeping the time it ran. Pausing a paused timer changes nothing (and is
+    allowed in any state: a timer left running is stopped, never lost)."""
     now = datetime.now(UTC)
     async with db.atomic():
-        row = await db.for_update(AgendaItem.select(AgendaItem.timer_elapsed, AgendaItem.timer_started_at).where(
-            AgendaItem.id == item_id)).first()
-        if row is None or row["timer_started_at"] is None:
+        found = await sitting.item_state(meeting_id, item_id, lock=True)
+        found.require(None)
+        if found.timer_started_at is None:
             return
-        elapsed = elapsed_seconds(row, now)
-        await AgendaItem.update({AgendaItem.timer_elapsed: elapsed, AgendaItem.timer_started_at: None}).where(
-            AgendaItem.id == item_id)
+        elapsed = found.timer_elapsed + max(0, int((now - found.timer_started_at).total_seconds()))
+        await AgendaItem.raw(_PAUSE_TIMER, elapsed, item_id)
         await audit.record(actor=actor, action="item.timer_paused", entity=f"agenda_item:{item_id}",
-                           before={"timer_elapsed": row["timer_elapsed"]}, after={"timer_elapsed": elapsed})
+                           before={"timer_elapsed": found.timer_elapsed}, after={"timer_elapsed": elapsed})
         events.changed(f"meeting:{meeting_id}", "timer", {"item": item_id})
 
 

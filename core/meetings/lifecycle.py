@@ -40,9 +40,12 @@ async def meeting_guards(meeting_id: int) -> dict[str, bool]:
     return {"has_agenda": await AgendaItem.exists().where(AgendaItem.meeting == meeting_id)}
 
 
-async def offered(meeting: dict[str, Any], roles: Collection[str]) -> list[Transition]:
-    """The lifecycle buttons a person with ``roles`` may press now (guards not met are left out)."""
-    return available(meeting_workflow(), meeting["state"], roles, await meeting_guards(meeting["id"]))
+async def offered(meeting: dict[str, Any], roles: Collection[str], *,
+                  has_agenda: bool | None = None) -> list[Transition]:
+    """The lifecycle buttons a person with ``roles`` may press now (guards not met are left out).
+    ``has_agenda``: whether the meeting has items, when the caller has just loaded them (no query)."""
+    guards = {"has_agenda": has_agenda} if has_agenda is not None else await meeting_guards(meeting["id"])
+    return available(meeting_workflow(), meeting["state"], roles, guards)
 
 
 async def move_meeting(meeting_id: int, transition_id: str, *, roles: Collection[str], actor: str,
@@ -116,14 +119,25 @@ async def _write(row: dict[str, Any], spec: WorkflowSpec, step: Step, actor: str
     events.changed(f"meeting:{meeting_id}", "state", {"state": step.target})
 
 
-async def stop_timers(meeting_id: int, now: datetime) -> None:
-    """Stop any running item timer of the meeting, keeping the time it ran (inside a transaction)."""
-    running = await AgendaItem.select(AgendaItem.id, AgendaItem.timer_elapsed, AgendaItem.timer_started_at).where(
-        (AgendaItem.meeting == meeting_id) & AgendaItem.timer_started_at.is_not_null())
+_RUNNING_TIMERS = ("SELECT id, timer_elapsed, timer_started_at FROM yishi_agenda_item"
+                   " WHERE meeting = {} AND timer_started_at IS NOT NULL")
+_STOP_TIMER = ("UPDATE yishi_agenda_item SET timer_elapsed = {}, timer_started_at = NULL"
+               " WHERE id = {} AND timer_started_at IS NOT NULL")
+
+
+async def stop_timers(meeting_id: int, now: datetime, running: list[dict[str, Any]] | None = None) -> None:
+    """Stop any running item timer of the meeting, keeping the time it ran (inside a transaction).
+    ``running``: those timers as a locked read of the caller already found them (saves a query)."""
+    from core.meetings.sitting import aware
+
+    if running is None:
+        running = await AgendaItem.raw(_RUNNING_TIMERS, meeting_id)
     for item in running:
-        elapsed = item["timer_elapsed"] + max(0, int((now - item["timer_started_at"]).total_seconds()))
-        await AgendaItem.update({AgendaItem.timer_elapsed: elapsed, AgendaItem.timer_started_at: None}).where(
-            AgendaItem.id == item["id"])
+        started = aware(item["timer_started_at"])
+        if started is None:
+            continue
+        elapsed = (item["timer_elapsed"] or 0) + max(0, int((now - started).total_seconds()))
+        await AgendaItem.raw(_STOP_TIMER, elapsed, item["id"])
 
 
 __all__ = ["BEFORE", "SITTING_OR_AFTER", "MeetingNotFound", "history", "meeting_guards", "meeting_workflow",

@@ -8,6 +8,7 @@ that changes nothing records nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ from typing import Any
 from core import audit, db, events
 from core.i18n import _
 from core.lowcode.workflow import TransitionRefused
-from core.meetings import lifecycle
+from core.meetings import lifecycle, sitting
 from core.meetings.handcount import Counts
+from core.meetings.sitting import aware as _aware
 from core.meetings.tables import AgendaItem, HandCount, ItemNote, Meeting
 from core.org.tables import Council, CouncilMember
 from core.text import has_control
@@ -115,36 +117,57 @@ def _columns(table: Any, alias: str, prefix: str = "", exclude: tuple[str, ...] 
                      for c in table._meta.columns if c._meta.name not in exclude)
 
 
-#: The meeting and its council, written out once from the tables' own columns: building this
-#: join with Piccolo's select (nested output) costs ~0.7 ms of CPU on every request.
-_MEETING_SQL = (
-    f"SELECT {_columns(Meeting, 'm', exclude=('council',))}, "
-    f"{_columns(Council, 'c', prefix='council.', exclude=('description',))}"
-    " FROM yishi_meeting m JOIN yishi_council c ON c.id = m.council WHERE m.id = {}")
+#: Each item's speakers (in list order) and files (in upload order) as two JSON arrays, so the
+#: whole meeting is one query. The JSON functions differ: SQLite orders through a subquery,
+#: PostgreSQL inside the aggregate (and gives NULL, not [], for none).
+_ITEM_EXTRAS = {
+    "sqlite": (
+        ", (SELECT json_group_array(json_object('id', s.id, 'name', s.name, 'affiliation', s.affiliation,"
+        " 'state', s.state, 'nonce', s.nonce)) FROM (SELECT id, name, affiliation, state, nonce FROM yishi_speaker"
+        " WHERE item = i.id ORDER BY position, id) s) AS \"item.speakers\""
+        ", (SELECT json_group_array(json_object('id', a.id, 'name', a.name, 'kind', a.kind, 'size', a.size))"
+        " FROM (SELECT id, name, kind, size FROM yishi_agenda_attachment WHERE item = i.id ORDER BY id) a)"
+        " AS \"item.attachments\""),
+    "postgres": (
+        ", (SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'affiliation', s.affiliation,"
+        " 'state', s.state, 'nonce', s.nonce) ORDER BY s.position, s.id) FROM yishi_speaker s WHERE s.item = i.id)"
+        " AS \"item.speakers\""
+        ", (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'kind', a.kind, 'size', a.size)"
+        " ORDER BY a.id) FROM yishi_agenda_attachment a WHERE a.item = i.id) AS \"item.attachments\""),
+}
 
 
-#: The agenda with each item's hand count and notes in one query (an item repeats once per note).
-_AGENDA_SQL = (
-    "SELECT i.id, i.position, i.title, i.description, i.proposer, i.duration_minutes, i.outcome, i.outcome_note,"
-    " i.timer_elapsed, i.timer_started_at, h.yes, h.no, h.abstain,"
-    " n.id AS note_id, n.body AS note_body, n.created_at AS note_created_at"
-    " FROM yishi_agenda_item i"
-    " LEFT JOIN yishi_hand_count h ON h.item = i.id"
-    " LEFT JOIN yishi_item_note n ON n.item = i.id"
-    " WHERE i.meeting = {} ORDER BY i.position, n.id")
+def _meeting_sql(engine_type: str) -> str:
+    """The meeting, its council, and its agenda with each item's hand count, notes, speakers and
+    files, in one query (the meeting repeats on every row, an item once per note). Written out once
+    from the tables' own columns: building this with Piccolo's select (nested output) cost ~0.7 ms
+    of CPU per request, and every separate query is another trip to the database (a thread hop on
+    SQLite)."""
+    return (
+        f"SELECT {_columns(Meeting, 'm', exclude=('council',))}, "
+        f"{_columns(Council, 'c', prefix='council.', exclude=('description',))},"
+        ' i.id AS "item.id", i.position AS "item.position", i.title AS "item.title",'
+        ' i.description AS "item.description", i.proposer AS "item.proposer",'
+        ' i.duration_minutes AS "item.duration_minutes", i.outcome AS "item.outcome",'
+        ' i.outcome_note AS "item.outcome_note", i.timer_elapsed AS "item.timer_elapsed",'
+        ' i.timer_started_at AS "item.timer_started_at", h.yes AS "item.yes", h.no AS "item.no",'
+        ' h.abstain AS "item.abstain", n.id AS "note.id", n.body AS "note.body",'
+        ' n.created_at AS "note.created_at", n.nonce AS "note.nonce"'
+        f"{_ITEM_EXTRAS['sqlite' if engine_type == 'sqlite' else 'postgres']}"
+        " FROM yishi_meeting m JOIN yishi_council c ON c.id = m.council"
+        " LEFT JOIN yishi_agenda_item i ON i.meeting = m.id"
+        " LEFT JOIN yishi_hand_count h ON h.item = i.id"
+        " LEFT JOIN yishi_item_note n ON n.item = i.id"
+        " WHERE m.id = {} ORDER BY i.position, n.id")
 
-#: Each item's speakers and files, one query for both (``kind`` tells them apart).
-_EXTRAS_SQL = (
-    "SELECT 's' AS kind, s.item, s.id, s.name, s.affiliation AS detail, s.state, s.position AS ord, 0 AS size"
-    " FROM yishi_speaker s JOIN yishi_agenda_item i ON i.id = s.item WHERE i.meeting = {}"
-    " UNION ALL SELECT 'a' AS kind, a.item, a.id, a.name, a.kind AS detail, '' AS state, a.id AS ord, a.size"
-    " FROM yishi_agenda_attachment a JOIN yishi_agenda_item j ON j.id = a.item WHERE j.meeting = {}"
-    " ORDER BY 1, 2, 7, 3")
+
+_MEETING_SQL = {kind: _meeting_sql(kind) for kind in ("sqlite", "postgres")}
 
 
 async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingView | None:
-    """The meeting, its council and agenda with counts and notes, in two queries."""
-    rows = await Meeting.raw(_MEETING_SQL, meeting_id)
+    """The meeting, its council and agenda with counts, notes, speakers and files, in one query."""
+    rows = await Meeting.raw(_MEETING_SQL["sqlite" if Meeting._meta.db.engine_type == "sqlite" else "postgres"],
+                             meeting_id)
     if not rows:
         return None
     row: dict[str, Any] = {}
@@ -152,31 +175,26 @@ async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingVi
     for key, value in rows[0].items():
         if key.startswith("council."):
             council[key[len("council."):]] = value
-        else:
+        elif not key.startswith(("item.", "note.")):
             row[key] = value
     views: list[ItemView] = []
-    for r in await AgendaItem.raw(_AGENDA_SQL, meeting_id):
-        if not views or views[-1].id != r["id"]:
-            views.append(ItemView(id=r["id"], position=r["position"], title=r["title"],
-                                  description=r["description"], proposer=r["proposer"],
-                                  duration_minutes=r["duration_minutes"], outcome=r["outcome"] or "",
-                                  outcome_note=r["outcome_note"] or "", timer_elapsed=r["timer_elapsed"] or 0,
-                                  timer_started_at=_aware(r["timer_started_at"]),
-                                  counts=None if r["yes"] is None else Counts(r["yes"], r["no"], r["abstain"])))
-        if r["note_id"] is not None:
-            views[-1].notes.append({"id": r["note_id"], "item": r["id"], "body": r["note_body"],
-                                    "created_at": r["note_created_at"]})
-    by_id = {v.id: v for v in views}
-    if views:
-        for r in await AgendaItem.raw(_EXTRAS_SQL, meeting_id, meeting_id):
-            item = by_id.get(r["item"])
-            if item is None:
-                continue
-            if r["kind"] == "s":
-                item.speakers.append({"id": r["id"], "name": r["name"], "affiliation": r["detail"],
-                                      "state": r["state"]})
-            else:
-                item.attachments.append({"id": r["id"], "name": r["name"], "kind": r["detail"], "size": r["size"]})
+    for r in rows:
+        if r["item.id"] is None:
+            continue
+        if not views or views[-1].id != r["item.id"]:
+            views.append(ItemView(id=r["item.id"], position=r["item.position"], title=r["item.title"],
+                                  description=r["item.description"], proposer=r["item.proposer"],
+                                  duration_minutes=r["item.duration_minutes"], outcome=r["item.outcome"] or "",
+                                  outcome_note=r["item.outcome_note"] or "",
+                                  timer_elapsed=r["item.timer_elapsed"] or 0,
+                                  timer_started_at=_aware(r["item.timer_started_at"]),
+                                  counts=None if r["item.yes"] is None else Counts(r["item.yes"], r["item.no"],
+                                                                                   r["item.abstain"]),
+                                  speakers=_json_list(r["item.speakers"]),
+                                  attachments=_json_list(r["item.attachments"])))
+        if r["note.id"] is not None:
+            views[-1].notes.append({"id": r["note.id"], "item": r["item.id"], "body": r["note.body"],
+                                    "created_at": r["note.created_at"], "nonce": r["note.nonce"]})
     members: list[dict[str, Any]] = []
     if with_members:
         members = await CouncilMember.select(
@@ -185,13 +203,11 @@ async def load_meeting(meeting_id: int, with_members: bool = False) -> MeetingVi
     return MeetingView(meeting=row, council=council, items=views, members=members)
 
 
-def _aware(value: Any) -> datetime | None:
-    """A timestamp from a raw query: SQLite gives text or a naive datetime (UTC), PostgreSQL an aware one."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    """A JSON array column: text on both engines (asyncpg has no json codec set), NULL for none."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str | bytes) else list(value)
 
 
 async def step_meeting(meeting_id: int, transition: str, actor: str, roles: Collection[str] = ("chair",),
@@ -210,67 +226,87 @@ async def open_meeting(meeting_id: int, actor: str, roles: Collection[str] = ("c
     await step_meeting(meeting_id, "open", actor, roles)
 
 
+#: The writes of the hottest console actions, written out once (Piccolo builds each ORM query anew,
+#: which costs more than SQLite running it).
+_SET_POSITION = "UPDATE yishi_meeting SET current_position = {} WHERE id = {}"
+_UPSERT_HANDS = (
+    'INSERT INTO yishi_hand_count (item, "yes", "no", abstain, recorded_at) VALUES ({}, {}, {}, {}, {})'
+    ' ON CONFLICT (item) DO UPDATE SET "yes" = excluded."yes", "no" = excluded."no",'
+    " abstain = excluded.abstain, recorded_at = excluded.recorded_at")
+_OUTCOME_IS_VOTE = "UPDATE yishi_agenda_item SET outcome = 'vote' WHERE id = {} AND outcome = ''"
+_INSERT_NOTE = ("INSERT INTO yishi_item_note (item, body, created_at, nonce) VALUES ({}, {}, {}, {})"
+                " ON CONFLICT (nonce) DO NOTHING RETURNING id")
+
+
 async def go_to_item(meeting_id: int, position: int, actor: str) -> None:
     """Make the item at ``position`` the current one (the item timer that was running pauses).
-    Idempotent: the target is explicit."""
-    exists = await AgendaItem.exists().where(
-        (AgendaItem.meeting == meeting_id) & (AgendaItem.position == position))
-    if not exists:
-        raise MeetingError(_("没有这个议题，议程可能已被修改，请刷新页面。"))
+    Idempotent: the target is explicit. One locked read checks the item, the state and the current
+    position, and finds the running timer."""
     async with db.atomic():
-        before = await db.for_update(Meeting.select(Meeting.current_position).where(
-            (Meeting.id == meeting_id) & (Meeting.state == "in_session"))).first()
-        if before is not None and before["current_position"] != position:
-            await Meeting.update({Meeting.current_position: position}).where(Meeting.id == meeting_id)
-            await lifecycle.stop_timers(meeting_id, datetime.now(UTC))
-            await audit.record(actor=actor, action="meeting.item_changed", entity=f"meeting:{meeting_id}",
-                               before={"current_position": before["current_position"]},
-                               after={"current_position": position})
-            events.changed(f"meeting:{meeting_id}", "item", {"current_position": position})
-    await require_state(meeting_id, "in_session", _("会议不在进行中，不能切换议题。"))
+        row = await sitting.position_state(meeting_id, position, lock=True)
+        if row is None or not row["found"]:
+            raise MeetingError(_("没有这个议题，议程可能已被修改，请刷新页面。"))
+        if row["state"] != "in_session":
+            raise MeetingError(_("会议不在进行中，不能切换议题。"))
+        if row["current_position"] == position:
+            return
+        await Meeting.raw(_SET_POSITION, position, meeting_id)
+        await lifecycle.stop_timers(meeting_id, datetime.now(UTC), running=row["running"])
+        await audit.record(actor=actor, action="meeting.item_changed", entity=f"meeting:{meeting_id}",
+                           before={"current_position": row["current_position"]},
+                           after={"current_position": position})
+        events.changed(f"meeting:{meeting_id}", "item", {"current_position": position})
 
 
-async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor: str) -> None:
-    """Store (or correct) the show-of-hands result of an item while the meeting is in session."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _("会议不在进行中，不能记录表决结果。"))
+async def record_hand_count(meeting_id: int, item_id: int, counts: Counts, actor: str,
+                            known: MeetingView | None = None) -> bool:
+    """Store (or correct) the show-of-hands result of an item while the meeting is in session. The
+    same count again (a retried press) is found by one read — or from ``known``, the meeting as the
+    caller has just loaded it — and writes nothing. False only when that first look showed nothing
+    to do (``known`` is then still current)."""
+    message = _("会议不在进行中，不能记录表决结果。")
     after = {"yes": counts.yes, "no": counts.no, "abstain": counts.abstain}
+    found = sitting.from_view(known, item_id) if known else await sitting.item_state(meeting_id, item_id)
+    found.require(message)
+    if found.counts == after:
+        return False
     async with db.atomic():
-        row = await db.for_update(HandCount.select(HandCount.yes, HandCount.no, HandCount.abstain).where(
-            HandCount.item == item_id)).first()
-        if row == after:
-            return
-        await HandCount.insert(
-            HandCount(item=item_id, recorded_at=datetime.now(UTC), **after),
-        ).on_conflict(
-            target=HandCount.item, action="DO UPDATE",
-            values=[HandCount.yes, HandCount.no, HandCount.abstain, HandCount.recorded_at],
-        )
+        found = await sitting.item_state(meeting_id, item_id, lock=True)  # the state holds until commit
+        found.require(message)
+        if found.counts == after:
+            return True  # someone else changed it meanwhile: the caller reads again
+        await HandCount.raw(_UPSERT_HANDS, item_id, counts.yes, counts.no, counts.abstain, datetime.now(UTC))
         # A show of hands is a vote: the item's outcome says so unless the chair chose another.
-        await AgendaItem.update({AgendaItem.outcome: "vote"}).where(
-            (AgendaItem.id == item_id) & (AgendaItem.outcome == ""))
+        await AgendaItem.raw(_OUTCOME_IS_VOTE, item_id)
         await audit.record(actor=actor, action="item.hands_recorded", entity=f"agenda_item:{item_id}",
-                           before=row, after=after)
+                           before=found.counts, after=after)
         events.changed(f"meeting:{meeting_id}", "hands", {"item": item_id})
+    return True
 
 
-async def add_note(meeting_id: int, item_id: int, body: str, actor: str, nonce: str | None = None) -> None:
-    """Append the recorder's note to an item. ``nonce`` is the form's one-time key: a note resent on
-    weak Wi-Fi (same key) is stored once — checked first, and enforced by a unique index."""
-    await require_item(meeting_id, item_id)
-    await require_state(meeting_id, "in_session", _("会议不在进行中，不能添加记录。"))
-    if nonce and await ItemNote.exists().where(ItemNote.nonce == nonce):
-        return
+async def add_note(meeting_id: int, item_id: int, body: str, actor: str, nonce: str | None = None,
+                   known: MeetingView | None = None) -> bool:
+    """Append the recorder's note to an item (False only when the first look showed the note already
+    stored, so ``known`` is still current). ``nonce`` is the form's
+    one-time key: a note resent on weak Wi-Fi (same key) is stored once — found by the read that
+    checks the item and the meeting's state (or in ``known``, the meeting as the caller has just
+    loaded it), and enforced by a unique index."""
+    message = _("会议不在进行中，不能添加记录。")
+    found = (sitting.from_view(known, item_id, nonce_of="note", nonce=nonce) if known
+             else await sitting.item_state(meeting_id, item_id, nonce_of="note", nonce=nonce))
+    found.require(message)
+    if found.seen:
+        return False
     async with db.atomic():
+        (await sitting.item_state(meeting_id, item_id, lock=True)).require(message)
         # Two tablets resending the same form at once: the unique index keeps one, the other adds nothing.
-        rows = await ItemNote.insert(ItemNote(item=item_id, body=body, created_at=datetime.now(UTC), nonce=nonce)
-                                     ).on_conflict(target=ItemNote.nonce, action="DO NOTHING").returning(ItemNote.id)
+        rows = await ItemNote.raw(_INSERT_NOTE, item_id, body, datetime.now(UTC), nonce)
         if not rows:
-            return
-        row = rows[0]
+            return True  # someone else changed it meanwhile: the caller reads again
         await audit.record(actor=actor, action="item.note_added", entity=f"agenda_item:{item_id}",
-                           after={"note": row["id"], "body": body})
+                           after={"note": rows[0]["id"], "body": body})
         events.changed(f"meeting:{meeting_id}", "note", {"item": item_id})
+    return True
 
 
 async def close_meeting(meeting_id: int, actor: str, roles: Collection[str] = ("chair",)) -> None:
