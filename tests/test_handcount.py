@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.meetings.handcount import MAX_HANDS, Counts, parse_counts
+from core.meetings.handcount import MAX_HANDS, Counts, parse_counts, rule_label
 
 
 @given(st.integers(0, 500), st.integers(0, 500), st.integers(0, 500))
-def test_passes_exactly_when_yes_is_more_than_half(yes: int, no: int, abstain: int) -> None:
+def test_passes_exactly_when_yes_is_more_than_half_of_the_valid_votes(yes: int, no: int, abstain: int) -> None:
+    """The simple_majority profile: 赞成 > 1/2 of 赞成 + 反对; abstentions are left out."""
     counts = Counts(yes, no, abstain)
     total = yes + no + abstain
     assert counts.total == total
-    assert counts.passed == (total > 0 and 2 * yes > total)
+    assert counts.passed == (yes + no > 0 and 2 * yes > yes + no)
     assert counts.outcome_label == ("通过" if counts.passed else "未通过")
 
 
-def test_exactly_half_does_not_pass() -> None:
-    """过半数 excludes the half itself (民法典 第1259条)."""
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+def test_a_show_of_hands_agrees_with_a_poll_under_simple_majority(yes: int, no: int, abstain: int) -> None:
+    """The same hands as ballots of a yes/no poll, counted by the voting engine: the same outcome."""
+    from core.voting.loader import shared_rules
+    from core.voting.tally import Ballot, Poll, Voter, tally
+
+    voters = [Voter(f"v{i}") for i in range(yes + no + abstain)]
+    ballots = ([Ballot(f"v{i}", ("yes",)) for i in range(yes)]
+               + [Ballot(f"v{yes + i}", ("no",)) for i in range(no)]
+               + [Ballot(f"v{yes + no + i}", abstain=True) for i in range(abstain)])
+    if not voters:
+        return
+    result = tally(shared_rules()["simple_majority"], Poll.yes_no(), voters, ballots)
+    assert Counts(yes, no, abstain).passed == result.passed
+
+
+def test_exactly_half_does_not_pass_and_abstentions_do_not_count_against() -> None:
+    """过半数 excludes the half itself (民法典 第1259条); 弃权 is not a vote against."""
     assert not Counts(5, 5, 0).passed
-    assert not Counts(4, 3, 1).passed
+    assert not Counts(5, 5, 3).passed
+    assert Counts(4, 3, 1).passed  # 4 of 7 valid votes, though not half of the 8 hands
+    assert Counts(2, 1, 9).passed
+    assert not Counts(0, 0, 6).passed  # nobody chose a side: nothing is decided
     assert Counts(5, 4, 0).passed
-    assert Fraction(5, 10) == Fraction(1, 2)
+    assert rule_label() == "简单多数（赞成票多于反对票）"
 
 
 def test_parse_good_counts() -> None:

@@ -48,7 +48,7 @@ async def test_full_chair_flow_with_htmx(client: httpx.AsyncClient) -> None:
 
     r = await client.post(f"/meetings/{mid}/items/{item_ids[1]}/hands",
                           data={"yes": "4", "no": "4", "abstain": "1"}, headers=HX)
-    assert "未通过" in r.text  # 4 of 9 is not more than half
+    assert "未通过" in r.text  # 4 赞成, 4 反对: not more than half of the valid votes
 
     r = await client.post(f"/meetings/{mid}/close", headers=HX)
     assert "会议已结束" in r.text and "下载纪要 PDF" in r.text

@@ -36,7 +36,7 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 #: 过半数: exactly half fails, abstentions count among the hands, yes > no is not enough.
 COUNTS: list[tuple[int, int, int] | None] = [
     (7, 1, 1),    # passes
-    (4, 4, 1),    # fails: 4 of 9
+    (4, 4, 1),    # fails: 4 of 8 valid votes (弃权 left out), exactly half
     (5, 5, 0),    # fails: exactly half
     (6, 5, 0),    # passes: 6 of 11
     None,         # not voted
@@ -62,8 +62,9 @@ SIGN_IN = {"张国庆": "present", "黄丽娟": "present", "吴海涛": "excused
 
 
 def expected_outcome(yes: int, no: int, abstain: int) -> str:
-    """过半数 computed here, independently of core.meetings.handcount."""
-    return "通过" if 2 * yes > yes + no + abstain else "未通过"
+    """简单多数 computed here, independently of core.meetings.handcount: 赞成 more than half of the
+    valid votes (赞成 + 反对); abstentions are left out (forms/rules/simple_majority.toml)."""
+    return "通过" if 2 * yes > yes + no else "未通过"
 
 
 def squash(text: str) -> str:

@@ -228,10 +228,10 @@ async def test_the_projector_counts_votes_on_the_current_item_and_shows_the_outc
     meeting = await Meeting.select(Meeting.id).where(Meeting.council == council.id).first()
     await chair.post(f"/meetings/{meeting['id']}/open")  # the poll's item (the first) is now current
     screen = f"/meetings/{meeting['id']}/screen"
-    assert re.search(r'已投 <b>0</b> 票', (await chair.get(screen)).text)
+    assert re.search(r'已投<b>0</b>', (await chair.get(screen)).text)
     assert (await vote(client, link, poll_id, "反对")).status_code == 303
     shown = (await chair.get(screen)).text
-    assert re.search(r'已投 <b>1</b> 票', shown) and "反对" not in shown.split('id="screen-poll"')[1][:400]
+    assert re.search(r'已投<b>1</b>', shown) and "反对" not in shown.split('id="screen-poll"')[1][:400]
     await chair.post(f"/polls/{poll_id}/close")
     assert "未通过" in (await chair.get(screen)).text.split('id="screen-poll"')[1][:600]
 

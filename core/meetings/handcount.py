@@ -1,21 +1,27 @@
 """Show-of-hands results: validation and outcome. Pure logic, no I/O.
 
-Until the voting engine arrives, a show of hands passes when 赞成 is more than half of the hands
-counted (赞成 + 反对 + 弃权) — "过半数" excludes exactly half (民法典 第1259条). Fractions, never floats.
+A show of hands is decided by the voting engine's ``simple_majority`` profile (forms/rules/), the same
+rule a poll uses: it passes when 赞成 is more than half of the valid votes (赞成 + 反对) — that is, more
+赞成 than 反对; abstentions are left out, and exactly half is not "过半数" (民法典 第1259条). One rule in
+one place (core.voting.tally.hands_passed): a show of hands and a poll never disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from core.i18n import _
+from core.voting.loader import shared_rules
+from core.voting.tally import hands_passed
 
 MAX_HANDS = 100_000
+#: The rule profile a show of hands is decided by.
+RULE_ID = "simple_majority"
 
 
 def rule_label() -> str:
-    return _("赞成票超过表决人数的一半（过半数）")
+    """The rule as the console and the minutes name it: the profile's own name."""
+    return shared_rules()[RULE_ID].name
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class Counts:
 
     @property
     def passed(self) -> bool:
-        return self.total > 0 and Fraction(self.yes, self.total) > Fraction(1, 2)
+        return hands_passed(shared_rules()[RULE_ID], self.yes, self.no, self.abstain)
 
     @property
     def outcome_label(self) -> str:

@@ -24,7 +24,7 @@ from core.settings import Settings
 SCREEN_PURPOSE = "yishi-meeting-screen"
 SCREEN_GENERATION = 1
 #: Events on the meeting's channel that change what the screen shows (core.events.changed callers).
-LIVE_EVENTS = "state item hands outcome attendance agenda timer"
+LIVE_EVENTS = "state item hands outcome attendance agenda timer poll"
 
 
 def screen_key(settings: Settings, meeting_id: int) -> str:

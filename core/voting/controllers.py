@@ -205,34 +205,42 @@ class ResidentPollController(Controller):
 
     @post("/{poll_id:int}", name="resident_poll_cast")
     async def cast(self, request: Request, token: FromPath[str], poll_id: FromPath[int]) -> Template | Redirect:
+        """The vote. The hot path is the link check (core.voting.gate: two statements) and
+        :func:`polls.cast` — one query for the poll and the voter's snapshot entry, two inserts, one
+        commit; the page is read again only to answer HTMX, or to show why a ballot was refused."""
         from core.voting import polls
+        from core.voting.gate import vote_gate
 
-        gate = await resident_gate(request, token, f"/r/{token}/polls/{poll_id}")
+        gate = await vote_gate(request, token, f"/r/{token}/polls/{poll_id}")  # resident_gate's answer, faster
         if isinstance(gate, Template):
             return gate
         entry, councils = gate
-        view = await _resident_poll(poll_id, councils)
-        if view is None:
+        if not _real(poll_id):
             return _not_found()
         form = await request.form()
         chosen = [v[:MAX_OPTION] for v in form.getall("choice", []) if isinstance(v, str)][:MAX_OPTIONS + 1]
-        if not chosen:
-            return await _vote_answer(request, token, entry, view, status_code=422,
-                                      errors={"choice": _("请选择后再提交")})
+        key = f"entry:{entry['id']}"
         try:
-            receipt = await polls.cast(poll_id, f"entry:{entry['id']}", chosen, channel="phone",
-                                       actor=f"resident:{entry['id']}")
+            if not chosen:
+                raise polls.VoteRefused(_("请选择后再提交"), "empty")
+            receipt = await polls.cast(poll_id, key, chosen, channel="phone", actor=f"resident:{entry['id']}",
+                                       councils=[c["id"] for c in councils])
         except polls.VoteRefused as refused:
+            view = await _resident_poll(poll_id, councils)  # read after the refusal: it may have closed meanwhile
+            if view is None or refused.code in ("no_poll", "not_open"):
+                return _not_found()
             # A retry, or a second try: nothing more was counted, and the page says 您已投票.
-            if refused.code == "already_voted" or await polls.has_voted(poll_id, f"entry:{entry['id']}"):
+            if refused.code == "already_voted" or await polls.has_voted(poll_id, key):
                 if not is_htmx(request):
                     return see_other(f"/r/{token}/polls/{poll_id}")
                 return await _vote_answer(request, token, entry, view)
-            view = await _resident_poll(poll_id, councils) or view  # it may have closed meanwhile
             return await _vote_answer(request, token, entry, view, status_code=422,
                                       errors={"choice": refused.message}, chosen=chosen)
         if not is_htmx(request):
             return see_other(f"/r/{token}/polls/{poll_id}?receipt={receipt}")
+        view = await _resident_poll(poll_id, councils)
+        if view is None:
+            return _not_found()
         return await _vote_answer(request, token, entry, view, receipt=receipt)
 
 
@@ -524,10 +532,56 @@ async def projector_poll(meeting_id: int) -> dict[str, Any] | None:
     return await polls.poll_view(shown[-1]["id"]) if shown else None
 
 
+# -------------------------------------------------------------------------------------------------
+# A council's voting settings
+# -------------------------------------------------------------------------------------------------
+
+SETTINGS_PAGE = "voting/settings.html"
+
+
+async def _settings_context(request: Request, council_id: int, message: str = "") -> dict[str, Any]:
+    from core.org.tables import Council
+    from core.voting import council_settings
+
+    council = await Council.select(Council.id, Council.name).where(Council.id == council_id).first()
+    if council is None:
+        raise NotFoundException(_("议事机构不存在。"))
+    rules = [{"id": r.id, "name": r.name, "citation": r.citation, "allowed": council_settings.silent_allowed(r),
+              "reason": council_settings.not_allowed_reason(r)} for r in plugins_of(request).specs.rules.values()]
+    return {"council": council, "enabled": await council_settings.silent_follow_majority(council_id),
+            "can_edit": "chair" in council_roles(await current_user(request), council_id), "rules": rules,
+            "message": message}
+
+
+class VotingSettingsController(Controller):
+    """``/councils/<id>/voting``: whether non-voters count with the majority (see
+    core.voting.council_settings) — every member may read it, the chair changes it."""
+
+    path = "/councils/{council_id:int}/voting"
+
+    @get("", name="voting_settings", opt={"permission": "meeting.view"})
+    async def page(self, request: Request, council_id: FromPath[int]) -> Template:
+        return Template(SETTINGS_PAGE, context=await _settings_context(request, council_id))
+
+    @post("", name="voting_settings_save", opt={"permission": "meeting.override"})
+    async def save(self, request: Request, council_id: FromPath[int]) -> Template | Redirect:
+        from core.voting import council_settings
+
+        await _settings_context(request, council_id)  # 404 for a council that does not exist
+        raw = (await request.form()).get("silent_follow_majority")
+        if raw not in ("0", "1"):
+            return Template(SETTINGS_PAGE, status_code=422, context=await _settings_context(
+                request, council_id, _("请选择采用或不采用。")))
+        user = await current_user(request)
+        await council_settings.set_silent_follow_majority(council_id, raw == "1",
+                                                          actor=user.actor if user else "anonymous")
+        return see_other(f"/councils/{council_id}/voting")
+
+
 def routes() -> list[type[Controller]]:
     """Voting's routes, for core.builtin's yishi_routes."""
-    return [ResidentPollController, NewPollController, PollController]
+    return [ResidentPollController, NewPollController, PollController, VotingSettingsController]
 
 
-__all__ = ["NewPollController", "PollController", "ResidentPollController", "open_polls_for", "poll_council",
-           "projector_poll", "routes"]
+__all__ = ["NewPollController", "PollController", "ResidentPollController", "VotingSettingsController",
+           "open_polls_for", "poll_council", "projector_poll", "routes"]

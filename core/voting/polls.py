@@ -23,10 +23,13 @@ The pure parts are elsewhere: what a rule demands (core.voting.rules), how ballo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import secrets
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +45,7 @@ from core.org.tables import Council
 from core.residents.services import subtree_units
 from core.residents.tables import RosterEntry
 from core.text import has_control
+from core.voting import council_settings, seal
 from core.voting.loader import shared_rules
 from core.voting.rules import Rule
 from core.voting.tables import Elector, HandTotals, NamedBallot, Participation, Poll, Proxy, SecretBallot
@@ -132,13 +136,22 @@ def _is_unique_violation(exc: BaseException) -> bool:
 
 
 def _lock_poll(query: Any, strength: str = "UPDATE") -> Any:
-    """Lock the poll's row (only it: the query joins the item's meeting) on PostgreSQL. Casts take it
-    ``SHARE`` and run side by side; open, close, proxies and hand counts take it ``UPDATE``, so closing
-    waits for the casts under way and a cast after it sees the poll closed. SQLite's write lock
-    (``BEGIN IMMEDIATE``) already serialises them all."""
+    """Lock the poll's row (only it: the query joins the item's meeting) on PostgreSQL, for open,
+    close, proxies and hand counts (which first take the poll's advisory lock exclusive, so they also
+    wait for the ballots under way: see :func:`_poll_turn`). SQLite's write lock (``BEGIN
+    IMMEDIATE``) already serialises them all."""
     import core.piccolo_conf as conf
 
     return query if conf.DB.engine_type == "sqlite" else query.lock_rows(strength, of=(Poll,))
+
+
+async def _exclusive_turn(poll_id: int) -> None:
+    """PostgreSQL: the poll's advisory lock, exclusive, for a change that must not interleave with
+    ballots (open, close, a proxy, a hand count); see :func:`_poll_turn`. SQLite: nothing to do."""
+    import core.piccolo_conf as conf
+
+    if conf.DB.engine_type != "sqlite":
+        await _poll_turn(poll_id, shared=False)
 
 
 def _meeting_channel_changed(meeting_id: int | None, data: dict[str, Any]) -> None:
@@ -406,6 +419,7 @@ async def open_poll(poll_id: int, *, actor: str) -> None:
     """Open the poll: snapshot the electorate and start taking ballots. Opening an open poll does
     nothing (a retry); a closed one cannot be opened again. Raises :class:`PollError`."""
     async with db.atomic():
+        await _exclusive_turn(poll_id)
         poll = await _lock_poll(Poll.select(*Poll.all_columns(), Poll.item.meeting.as_alias("meeting")).where(
             Poll.id == poll_id)).first()
         if poll is None:
@@ -500,23 +514,128 @@ def _refuse_unless_open(poll: dict[str, Any] | None) -> dict[str, Any]:
     return poll
 
 
+def _table(table: Any) -> str:
+    return table._meta.tablename
+
+
+#: SQLite: the ballots of this process take turns for the database's write lock here, in order,
+#: instead of each on its own connection in ``BEGIN IMMEDIATE``, where SQLite's busy handler makes the
+#: losers sleep 1, 2, 5, 10 … ms before trying again — most of a vote's time under load.
+#: One lock per event loop (an asyncio.Lock belongs to the loop it first waited on).
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_turn() -> Any:
+    import core.piccolo_conf as conf
+
+    if conf.DB.engine_type != "sqlite" or conf.DB.transaction_exists():
+        return contextlib.nullcontext()  # inside a caller's transaction, which already holds the write lock
+    loop = asyncio.get_running_loop()
+    lock = _SQLITE_WRITERS.get(loop)
+    if lock is None:
+        lock = _SQLITE_WRITERS[loop] = asyncio.Lock()
+    return lock
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A timestamp from a raw query: a datetime (PostgreSQL, or SQLite's converter), or its ISO text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+#: The first key of the poll's advisory lock on PostgreSQL ("YISH"); the second is the poll id.
+POLL_LOCK_CLASS = 0x59495348
+
+
+async def _poll_turn(poll_id: int, *, shared: bool) -> None:
+    """PostgreSQL: the poll's advisory lock until the transaction ends — shared for a ballot, exclusive
+    for closing. Why not ``SELECT … FOR SHARE`` on the poll row: every shared row lock rewrites the
+    row's header (a MultiXact of all the lockers), so hundreds of ballots a second would queue on that
+    one row; an advisory lock lives in the lock manager's memory. Taken in its own statement, so the
+    ballot's next statement reads the poll as it is once the lock is granted (a poll closed meanwhile
+    is seen closed)."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await Poll.raw(f"SELECT {function}({{}}, {{}})", POLL_LOCK_CLASS, poll_id)
+
+
+async def _ballot_context(poll_id: int, voter_key: str) -> dict[str, Any] | None:
+    """One query for everything a ballot needs: the poll (state, closing time, options, visibility,
+    council, the item's meeting) and the voter's owner key in the snapshot (None when outside it).
+
+    On PostgreSQL the ballot first takes the poll's advisory lock shared (:func:`_poll_turn`): casts
+    run side by side, and closing (which takes it exclusive) waits for the casts under way, so no
+    ballot is taken after the close. SQLite's write lock (``BEGIN IMMEDIATE``) serialises them anyway.
+    """
+    import core.piccolo_conf as conf
+
+    if conf.DB.engine_type != "sqlite":
+        await _poll_turn(poll_id, shared=True)
+    rows = await Poll.raw(
+        "SELECT p.state, p.closes_at, p.method, p.options, p.min_choices, p.max_choices, p.visibility, "
+        "p.council, i.meeting AS meeting, e.owner_key AS owner_key "
+        f"FROM {_table(Poll)} p LEFT JOIN {_table(AgendaItem)} i ON i.id = p.item "
+        f"LEFT JOIN {_table(Elector)} e ON e.poll = p.id AND e.voter_key = {{}} "
+        "WHERE p.id = {}", voter_key, poll_id)
+    if not rows:
+        return None
+    row = dict(rows[0])
+    row["closes_at"] = _as_datetime(row["closes_at"])
+    return row
+
+
+async def _insert_ballot(poll_id: int, *, owner: str, represented: str, channel: str, acting: str,
+                         stored: list[str], receipt: str, secret: bool, actor: str) -> None:
+    """The participation row, then the ballot row: two plain INSERTs (the hot path of a vote).
+
+    The participation's unique index on (poll, voter key) refuses a second ballot of the same voter:
+    that is turned into "您已投票" (the insert itself is the check — no look-then-insert race).
+    """
+    now = _now()
+    try:
+        await Participation.raw(
+            f"INSERT INTO {_table(Participation)} (poll, voter_key, cast_by, channel, acting, receipt, cast_at, "
+            "recorded_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+            poll_id, owner, represented, channel, acting, receipt if secret else None, now, actor)
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise VoteRefused(_("您已投票"), "already_voted") from exc
+        raise
+    if secret:
+        await SecretBallot.raw(f"INSERT INTO {_table(SecretBallot)} (id, poll, choices) VALUES ({{}}, {{}}, {{}})",
+                               uuid.uuid4(), poll_id, _dumps(stored))
+    else:
+        await NamedBallot.raw(
+            f"INSERT INTO {_table(NamedBallot)} (poll, voter_key, acting, channel, choices, receipt, cast_at) "
+            "VALUES ({}, {}, {}, {}, {}, {}, {})", poll_id, owner, acting, channel, _dumps(stored), receipt, now)
+
+
 async def _cast(poll_id: int, voter_key: str, choices: Sequence[str], *, channel: str, actor: str,
-                acting_for: str | None, invalid: bool = False) -> str:
+                acting_for: str | None, invalid: bool = False, audited: bool = True,
+                councils: Sequence[int] | None = None) -> str:
+    """One ballot in one transaction: one query to read the poll and the voter's snapshot entry
+    (plus one for a proxy), the participation and the ballot inserted, committed; the receipt.
+
+    ``audited``: staff entering a ballot (paper, a proxy's paper) is an audit event; a voter's own
+    ballot is not — the poll's open and close events are in the audit chain, and the close event
+    seals every ballot and participation with a digest (core.voting.seal), so a ballot changed
+    later is detected without serialising every vote on the head of the chain. ``councils``: the
+    councils the voter belongs to; a poll of another council is "没有这个表决".
+    """
     if channel not in CHANNELS:
         raise VoteRefused(_("投票方式无效"), "bad_channel")
     if acting_for is not None:
         channel = "proxy" if channel == "phone" else channel
     represented = acting_for if acting_for is not None else voter_key
     receipt = new_receipt()
-    async with db.atomic():
-        poll = _refuse_unless_open(await _lock_poll(Poll.select(
-            Poll.id, Poll.state, Poll.closes_at, Poll.method, Poll.options, Poll.min_choices, Poll.max_choices,
-            Poll.visibility, Poll.item.meeting.as_alias("meeting")).where(Poll.id == poll_id), "SHARE").first())
-        elector = await Elector.select(Elector.owner_key).where(
-            (Elector.poll == poll_id) & (Elector.voter_key == represented)).first()
-        if elector is None:
+    async with _writer_turn(), db.atomic():
+        found = await _ballot_context(poll_id, represented)
+        if found is not None and councils is not None and found["council"] not in councils:
+            found = None
+        poll = _refuse_unless_open(found)
+        owner = poll["owner_key"]
+        if owner is None:
             raise VoteRefused(_("您不在本次表决的范围内"), "not_eligible")
-        owner = elector["owner_key"]
         acting = ""
         if acting_for is not None:
             proxy = await Proxy.select(Proxy.holder_key, Proxy.holder_name).where(
@@ -526,33 +645,23 @@ async def _cast(poll_id: int, voter_key: str, choices: Sequence[str], *, channel
             acting = proxy["holder_key"] or proxy["holder_name"]
         stored = _choices(poll, choices, invalid)
         secret = poll["visibility"] == "secret"
-        try:  # the unique index decides: no check-then-insert race, one query less per ballot
-            await Participation.insert(Participation(
-                poll=poll_id, voter_key=owner, cast_by=represented, channel=channel, acting=acting,
-                receipt=receipt if secret else None, cast_at=_now(), recorded_by=actor))
-        except Exception as exc:
-            if _is_unique_violation(exc):
-                raise VoteRefused(_("您已投票"), "already_voted") from exc
-            raise
-        if secret:
-            await SecretBallot.insert(SecretBallot(id=uuid.uuid4(), poll=poll_id, choices=_dumps(stored)))
-        else:
-            await NamedBallot.insert(NamedBallot(poll=poll_id, voter_key=owner, acting=acting, channel=channel,
-                                                 choices=_dumps(stored), receipt=receipt, cast_at=_now()))
-        after: dict[str, Any] = {"voter": owner, "channel": channel}
-        if acting:
-            after["acting"] = acting
-        if not secret:
-            after["choices"] = stored
-        await audit.record(actor=actor, action="poll.cast", entity=f"poll:{poll_id}", after=after)
-        count = await Participation.count().where(Participation.poll == poll_id)
-        events.changed(f"poll:{poll_id}", "cast", {"cast": count})
-        _meeting_channel_changed(poll["meeting"], {"poll": poll_id, "cast": count})
+        await _insert_ballot(poll_id, owner=owner, represented=represented, channel=channel, acting=acting,
+                             stored=stored, receipt=receipt, secret=secret, actor=actor)
+        if audited:
+            after: dict[str, Any] = {"voter": owner, "channel": channel}
+            if acting:
+                after["acting"] = acting
+            if not secret:
+                after["choices"] = stored
+            await audit.record(actor=actor, action="poll.cast", entity=f"poll:{poll_id}", after=after)
+        # The pages re-fetch the count on this event; no count is taken here (one query less per vote).
+        events.changed(f"poll:{poll_id}", "cast", {})
+        _meeting_channel_changed(poll["meeting"], {"poll": poll_id})
     return receipt
 
 
 async def cast(poll_id: int, voter_key: str, choices: list[str], *, channel: str = "phone", actor: str,
-               acting_for: str | None = None) -> str:
+               acting_for: str | None = None, councils: Sequence[int] | None = None) -> str:
     """Record one ballot; the receipt code, returned once it is committed. Raises :class:`VoteRefused`.
 
     ``voter_key`` is who is voting ("entry:345", "person:12"). With ``acting_for``, ``voter_key`` is a
@@ -562,8 +671,13 @@ async def cast(poll_id: int, voter_key: str, choices: list[str], *, channel: str
 
     The receipt of a 记名 ballot is stored with the ballot; that of a 无记名 ballot with the
     participation row only, so it proves the vote was recorded and cannot reveal how it went.
+
+    ``councils``: when given (the resident's councils), a poll of any other council is refused as
+    "没有这个表决" (code ``no_poll``), in the same query. A voter's own ballot is not an audit event
+    of its own: the close event seals all of them (core.voting.seal).
     """
-    return await _cast(poll_id, voter_key, choices, channel=channel, actor=actor, acting_for=acting_for)
+    return await _cast(poll_id, voter_key, choices, channel=channel, actor=actor, acting_for=acting_for,
+                       audited=False, councils=councils)
 
 
 async def record_paper_ballot(poll_id: int, voter_key: str, choices: list[str], *, actor: str,
@@ -606,6 +720,7 @@ async def add_proxy(poll_id: int, voter_key: str, holder_name: str, holder_key: 
     if holder_key and holder_key == voter_key:
         raise PollError(_("委托人和受托人不能是同一人。"), "holder_name")
     async with db.atomic():
+        await _exclusive_turn(poll_id)
         poll = await _lock_poll(Poll.select(*Poll.all_columns(), Poll.item.meeting.as_alias("meeting")).where(
             Poll.id == poll_id)).first()
         if poll is None:
@@ -665,6 +780,7 @@ async def record_hand_totals(poll_id: int, counts: dict[str, int], *, actor: str
     exceed the electorate. Raises :class:`PollError`.
     """
     async with db.atomic():
+        await _exclusive_turn(poll_id)
         poll = await _lock_poll(Poll.select(*Poll.all_columns(), Poll.item.meeting.as_alias("meeting")).where(
             Poll.id == poll_id)).first()
         if poll is None:
@@ -833,6 +949,10 @@ async def tally_poll(poll_id: int, rule: Rule | None = None) -> TallyResult:
     rule = rule or rule_of(poll["rule_id"])
     if rule is None:
         raise PollError(_("找不到表决规则 {id}。").format(id=poll["rule_id"]))
+    # Counted as it was at the close: with the council's setting as it applied then.
+    stored = (_loads(poll["result"], {}) or {}).get("rule") or {}
+    if "silent_follow_majority" in stored:
+        rule = rule.for_council(silent_follow_majority=bool(stored["silent_follow_majority"]))
     return (await _tally(poll, rule))[0]
 
 
@@ -841,6 +961,7 @@ async def close_poll(poll_id: int, *, actor: str, rule: Rule | None = None) -> d
     profile of ``rule_id`` when None) and store the result; the result as :func:`result_dict`.
     Closing a closed poll returns the stored result (a retry). Raises :class:`PollError`."""
     async with db.atomic():
+        await _exclusive_turn(poll_id)  # waits for the ballots under way; keeps new ones out
         poll = await _lock_poll(Poll.select(*Poll.all_columns(), Poll.item.meeting.as_alias("meeting")).where(
             Poll.id == poll_id)).first()
         if poll is None:
@@ -852,14 +973,20 @@ async def close_poll(poll_id: int, *, actor: str, rule: Rule | None = None) -> d
         rule = rule or rule_of(poll["rule_id"])
         if rule is None or rule.id != poll["rule_id"]:
             raise PollError(_("表决规则与本表决不符：应为 {id}。").format(id=poll["rule_id"]))
+        # The council's "non-voters count with the majority", where the law leaves it to the council.
+        rule = await council_settings.applied_rule(poll["council"], rule)
         result, cast_count = await _tally(poll, rule)
         electorate = int(result.counts["headcount"].eligible)
         closed_at = _now()
         stored = result_dict(result, cast_count=cast_count, electorate=electorate, closed_at=closed_at)
         await Poll.update({Poll.state: "closed", Poll.result: _dumps(stored)}).where(Poll.id == poll_id)
-        await audit.record(actor=actor, action="poll.close", entity=f"poll:{poll_id}", before={"state": "open"},
+        # The seal: a digest over the snapshot, participations and ballots, taken under the lock that
+        # keeps ballots out, so `yishi poll verify` detects any later change (core.voting.seal).
+        sealed = await seal.compute(poll_id)
+        await audit.record(actor=actor, action=seal.CLOSE_ACTION, entity=f"poll:{poll_id}",
+                           before={"state": "open"},
                            after={"state": "closed", "outcome": result.outcome, "cast": cast_count,
-                                  "rule": rule.id, "rule_version": rule.version})
+                                  "rule": rule.id, "rule_version": rule.version, **sealed.as_audit()})
         events.changed(f"poll:{poll_id}", "state", {"state": "closed", "cast": cast_count})
         _meeting_channel_changed(poll["meeting"], {"poll": poll_id, "state": "closed", "cast": cast_count})
     return stored

@@ -136,3 +136,18 @@ class HandTotals(Table, tablename="yishi_poll_hand_totals"):
     abstain = Integer(default=0)
     recorded_at = Timestamptz(default=TimestamptzNow())
     recorded_by = Varchar(length=60, default="")
+
+
+class CouncilVoting(Table, tablename="yishi_voting_council"):
+    """A council's own voting settings (本会议事规则中的表决设置), one row per council; no row means
+    the defaults. Kept in the voting app, not on the council itself.
+
+    ``silent_follow_majority``: owners who did not vote are counted with the majority (未参与表决者计入
+    多数意见) — only where the law leaves it to the estate's own rules (住建部《业主大会和业主委员会
+    指导规则》第二十六条; core.voting.council_settings says which rules). Off by default.
+    """
+
+    council = ForeignKey(Council, null=False, unique=True, on_delete=OnDelete.cascade)
+    silent_follow_majority = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = Varchar(length=60, default="")

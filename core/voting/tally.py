@@ -497,7 +497,24 @@ def tally(rule: Rule, poll: Poll, electorate: Electorate | Iterable[Voter], ball
                        winners, tied, MappingProxyType({}), labels)
 
 
+def hands_passed(rule: Rule, yes: int, no: int, abstain: int) -> bool:
+    """A show of hands (举手表决) judged by ``rule``: the hands counted are those present and taking
+    part, ``yes``/``no`` the valid votes, ``abstain`` the abstentions. Heads only — a raised hand
+    carries no area — and no electorate, so a rule over area, households, weight or all eligible
+    raises :class:`VotingError`. This is how core.meetings.handcount decides, so a show of hands and
+    a poll under the same rule never disagree about abstentions."""
+    if any(m != "headcount" for m in rule.measures):
+        raise VotingError(f"rule {rule.id!r} counts {', '.join(rule.measures)}: a show of hands has heads only")
+    if any(t.base == "eligible" for c in (rule.participation, rule.approval) if c for t in c.thresholds):
+        raise VotingError(f"rule {rule.id!r} needs the whole electorate, which a show of hands does not have")
+    total = Fraction(yes + no + abstain)
+    counts = {"headcount": MeasureCount("headcount", total, total, total, Fraction(yes + no), Fraction(abstain),
+                                        Fraction(0), MappingProxyType({YES: Fraction(yes), NO: Fraction(no)}))}
+    quorum = rule.participation is None or _judge(rule.participation, counts).met
+    return quorum and (rule.approval is None or _judge(rule.approval, counts).met)
+
+
 __all__ = [
     "NO", "YES", "Ballot", "ConditionResult", "Electorate", "MeasureCount", "Member", "OptionResult", "Poll",
-    "TallyResult", "ThresholdResult", "Voter", "VotingError", "format_amount", "fraction_text", "tally",
+    "TallyResult", "ThresholdResult", "Voter", "VotingError", "format_amount", "fraction_text", "hands_passed", "tally",
 ]
