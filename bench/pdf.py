@@ -1,16 +1,17 @@
-"""PDF benchmark: how long a 10-item meeting's 会议纪要 and 会议通知 take to print.
+"""PDF benchmark: how long a 20-item meeting's 会议纪要 (PDF and Word) and 会议通知 take to produce.
 
 Why: the chair downloads the minutes right after closing the meeting, and the notice before it,
-often on a small server; the target is a median of at most 1.5 s for each. WeasyPrint dominates,
-and without libharfbuzz-subset it embeds whole CJK fonts and is several times slower, so that is
-reported too.
+often on a small server; the targets (issue #7) are a median of at most 1.5 s for the minutes PDF
+and at most 2.5 s for the first PDF in a fresh process. WeasyPrint dominates, and without
+libharfbuzz-subset it embeds whole CJK fonts and is several times slower, so that is reported too.
 
-What: builds a closed meeting with 10 realistic agenda items (descriptions, notes, hand counts)
-through the ORM on a temp SQLite database, then times the whole path the app takes —
-minutes_context → render_html → render_pdf — once in this fresh process (WeasyPrint not yet
-imported: the first render includes its import and font loading) and then ``--renders`` more times;
-then the notice's path (notice_context with its QR code → render_html → render_pdf) ``--renders``
-times, WeasyPrint being loaded by then.
+What: builds a published meeting with 20 realistic agenda items (descriptions, notes, hand counts)
+and tasks through the ORM on a temp SQLite database, then times the whole path the app takes —
+core.documents.service.build_document: context → template → record SHA-256 → WeasyPrint — once in
+this fresh process (WeasyPrint not yet imported: the first render includes its import and font
+loading) and then ``--renders`` more times; the same for the Word (.docx) file; then the notice's
+path (notice_context with its QR code → render_html → render_pdf). The machine's own ceiling is
+printed beside the figures: WeasyPrint printing one page of Chinese text, the least any PDF costs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ if __package__ in (None, ""):  # run as a script: python bench/pdf.py
 from bench.common import machine_line
 
 TARGET_MEDIAN_S = 1.5
+TARGET_FIRST_S = 2.5
+N_ITEMS = 20
 
 MEMBERS = [("王建华", "chair", "翠竹园小区党支部书记"), ("刘晓雯", "recorder", "翠竹园社区居委会"),
            ("李秀兰", "owners_rep", "翠竹园业主委员会主任"), ("陈志强", "property_rep", "安居物业项目经理"),
@@ -82,14 +85,27 @@ async def make_meeting() -> int:
     start = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
     meeting = await Meeting.objects().create(
         council=council.id, kind="联席会议", title="2026年11月三方联席会议", place="翠竹园社区党群服务中心二楼会议室",
-        starts_at=start, state="closed", opened_at=start, closed_at=start + timedelta(hours=2))
-    for position, (title, desc, proposer, counts, notes) in enumerate(ITEMS, start=1):
+        starts_at=start, state="published", opened_at=start, closed_at=start + timedelta(hours=2))
+    from datetime import date
+
+    from core.topics.tables import Department, Task, Topic
+
+    unit_row = await Department.objects().create(council=council.id, name="安居物业", kind="物业")
+    for position in range(1, N_ITEMS + 1):
+        title, desc, proposer, counts, notes = ITEMS[(position - 1) % len(ITEMS)]
+        if position > len(ITEMS):
+            title = f"续议：{title}"
         item = await AgendaItem.objects().create(meeting=meeting.id, position=position, title=title,
                                                  description=desc, proposer=proposer)
         if counts:
             await HandCount.objects().create(item=item.id, yes=counts[0], no=counts[1], abstain=counts[2])
         for body in notes:
             await ItemNote.objects().create(item=item.id, body=body)
+        if position % 4 == 0:
+            topic = await Topic.objects().create(council=council.id, title=title[:60], state="assigned",
+                                                 agenda_item=item.id)
+            await Task.objects().create(topic=topic.id, department=unit_row.id, requirement=notes[0],
+                                        deadline=date(2026, 12, position), state="assigned")
     return meeting.id
 
 
@@ -107,7 +123,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     from core.meetings.notice import notice_context
     from core.meetings.notice import render_html as render_notice_html
     from core.minutes.export import environment_for
-    from core.minutes.render import minutes_context, render_html, render_pdf
+    from core.minutes.render import render_pdf
     from core.plugins import load_plugins
     from core.settings import Settings
 
@@ -123,41 +139,53 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
               + ("" if hb else "  (PDFs ~4.5x slower without it: apt-get install -y libharfbuzz-subset0)"))
         assert "weasyprint" not in sys.modules, "WeasyPrint imported before the first render"
 
-        async def render(first: bool = False) -> tuple[float, float, float, float, bytes]:
-            """context, HTML, WeasyPrint import (first render only) and PDF seconds, and the PDF."""
-            t0 = time.perf_counter()
-            context = await minutes_context(meeting_id, plugins, settings.site_name)
-            t1 = time.perf_counter()
-            html = render_html(env, context, for_print=True)
-            t2 = time.perf_counter()
-            if first:
-                import weasyprint  # noqa: F401 — what render_pdf imports late; timed on its own here
-            t3 = time.perf_counter()
-            pdf = render_pdf(html, base_url=str(data_dir))
-            return t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3, pdf
+        from core.documents.service import build_document
 
-        t_first = time.perf_counter()
-        ctx_s, html_s, import_s, pdf_s, pdf = await render(first=True)
-        first = time.perf_counter() - t_first
+        cpu: dict[str, list[float]] = {"pdf": [], "docx": []}
+
+        async def render(fmt: str = "pdf") -> tuple[float, bytes]:
+            """Wall seconds of one document, and the bytes; its CPU seconds go to ``cpu[fmt]`` (on a
+            loaded machine the wall time includes waiting for a core, the CPU time does not)."""
+            t0, c0 = time.perf_counter(), time.process_time()
+            built = await build_document(plugins, settings, env, "minutes", meeting_id, fmt, base_url=str(data_dir))
+            cpu[fmt].append(time.process_time() - c0)
+            return time.perf_counter() - t0, built.data
+
+        first, pdf = await render()
+        first_cpu = cpu["pdf"].pop()
         if args.out:
             Path(args.out).write_bytes(pdf)
-        print(f"document: 10 items, {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB")
-        print(f"first render in a fresh process: {first:.3f} s  (context {ctx_s * 1e3:.0f} ms, "
-              f"HTML {html_s * 1e3:.0f} ms, import weasyprint {import_s:.3f} s, "
-              f"render_pdf incl. font loading {pdf_s:.3f} s)")
+        print(f"document: {N_ITEMS} items, {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB")
+        print(f"first minutes PDF in a fresh process (incl. import weasyprint and font loading): {first:.3f} s, "
+              f"CPU {first_cpu:.3f} s  (target <= {TARGET_FIRST_S} s)")
 
-        totals, pdf_only = [], []
-        for _ in range(args.renders):
+        def floor() -> float:
+            """This machine's ceiling: WeasyPrint printing one page of Chinese, nothing else."""
+            from weasyprint import HTML
+
             t0 = time.perf_counter()
-            *_parts, p, _pdf = await render()
-            totals.append(time.perf_counter() - t0)
-            pdf_only.append(p)
-        totals.sort()
-        p90 = totals[math.ceil(0.9 * len(totals)) - 1]  # nearest rank
-        print(f"further renders (n={len(totals)}): median {statistics.median(totals):.3f} s, p90 {p90:.3f} s, "
-              f"min {totals[0]:.3f} s, max {totals[-1]:.3f} s; of which render_pdf median "
-              f"{statistics.median(pdf_only):.3f} s")
-        print(f"target: median <= {TARGET_MEDIAN_S} s")
+            HTML(string='<html lang="zh-CN"><body style="font-family: WenQuanYi Micro Hei, Noto Sans CJK SC">'
+                        '<h1>会议纪要</h1><p>议事机构、时间、地点、应到、实到。</p></body></html>').write_pdf()
+            return time.perf_counter() - t0
+
+        floors = sorted(floor() for _ in range(5))
+        print(f"machine ceiling: one page of Chinese through WeasyPrint, median {statistics.median(floors):.3f} s")
+
+        def summary(label: str, values: list[float], target: float | None) -> None:
+            values.sort()
+            p90 = values[math.ceil(0.9 * len(values)) - 1]  # nearest rank
+            print(f"{label} (n={len(values)}): median {statistics.median(values):.3f} s, p90 {p90:.3f} s, "
+                  f"min {values[0]:.3f} s, max {values[-1]:.3f} s" + (f"  (target median <= {target} s)"
+                                                                    if target else ""))
+
+        summary("minutes PDF, further renders", [(await render())[0] for _ in range(args.renders)],
+                TARGET_MEDIAN_S)
+        print(f"  CPU median {statistics.median(cpu['pdf']):.3f} s")
+        docx_first, docx = await render("docx")
+        cpu["docx"].clear()
+        print(f"minutes .docx: {len(docx) / 1024:.0f} KiB, first {docx_first:.3f} s")
+        summary("minutes .docx", [(await render("docx"))[0] for _ in range(args.renders)], None)
+        print(f"  CPU median {statistics.median(cpu['docx']):.3f} s")
 
         async def render_notice() -> tuple[float, float, bytes]:
             """Total and render_pdf seconds of the notice, and the PDF."""
@@ -179,7 +207,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             Path(args.notice_out).write_bytes(notice_pdf)
         notice_totals.sort()
         p90 = notice_totals[math.ceil(0.9 * len(notice_totals)) - 1]
-        print(f"notice (会议通知, 10 items, {page_count(notice_pdf)} pages, {len(notice_pdf) / 1024:.0f} KiB), "
+        print(f"notice (会议通知, {N_ITEMS} items, {page_count(notice_pdf)} pages, {len(notice_pdf) / 1024:.0f} KiB), "
               f"n={len(notice_totals)}: median {statistics.median(notice_totals):.3f} s, p90 {p90:.3f} s, "
               f"min {notice_totals[0]:.3f} s, max {notice_totals[-1]:.3f} s; of which render_pdf median "
               f"{statistics.median(notice_pdf_only):.3f} s")

@@ -1,4 +1,4 @@
-"""Export minutes to a file from the command line, without a running server."""
+"""Export minutes and other documents to a file from the command line, without a running server."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from core.errors import YishiError
-from core.minutes.render import MinutesNotFound, minutes_context, render_html, render_pdf
+from core.documents.service import build_document
 from core.plugins import PluginSystem
 from core.settings import Settings
 from core.templating import build_environment
@@ -22,16 +21,8 @@ def environment_for(plugins: PluginSystem, settings: Settings):
         "site_name": settings.site_name, "core_version": core.__version__})
 
 
-async def export_minutes(plugins: PluginSystem, settings: Settings, meeting_id: int, fmt: str,
-                         out: Path) -> None:
-    """Render and write atomically: a failure leaves no half-written file behind."""
-    try:
-        context = await minutes_context(meeting_id, plugins, settings.site_name)
-    except MinutesNotFound as exc:
-        raise YishiError(f"会议 {meeting_id} 不存在 / meeting {meeting_id} does not exist") from exc
-    env = environment_for(plugins, settings)
-    html = render_html(env, context, for_print=(fmt == "pdf"))
-    data = render_pdf(html, base_url=str(out.parent.resolve())) if fmt == "pdf" else html.encode()
+def write_atomic(out: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``out``, then rename: never a half-written ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     try:
@@ -41,3 +32,18 @@ async def export_minutes(plugins: PluginSystem, settings: Settings, meeting_id: 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+async def export_document(plugins: PluginSystem, settings: Settings, doc_id: str, meeting_id: int, fmt: str,
+                          out: Path) -> str:
+    """Render ``doc_id`` of the meeting in ``fmt`` and write it atomically; the record hash or ""."""
+    built = await build_document(plugins, settings, environment_for(plugins, settings), doc_id, meeting_id, fmt,
+                                 base_url=str(out.parent.resolve()))
+    write_atomic(out, built.data)
+    return built.sha256
+
+
+async def export_minutes(plugins: PluginSystem, settings: Settings, meeting_id: int, fmt: str,
+                         out: Path) -> str:
+    """The minutes (会议纪要) of a meeting to ``out``; a failure leaves no file behind."""
+    return await export_document(plugins, settings, "minutes", meeting_id, fmt, out)

@@ -49,7 +49,11 @@ async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str
         "attendance": await attendance.summary(meeting_id),
         "item_records": await item_records(meeting_id),
         "generated_at": datetime.now(UTC),
+        # set by core.documents.service for a published meeting: the record's hash, printed
+        "record_sha256": "",
+        "record_stamp": "",
     }
+    context.update(await record_parts(meeting_id, view, context["attendance"]))
     owners = {pid for pid, meta in plugins.metas.items() if meta.builtin}
     if practice is not None:
         owners.add(practice.plugin)
@@ -57,6 +61,34 @@ async def minutes_context(meeting_id: int, plugins: PluginSystem, site_name: str
                                             meeting=view.meeting, context=dict(context)):
         context.update(extra)
     return context
+
+
+async def record_parts(meeting_id: int, view: MeetingView, summary: Any) -> dict[str, Any]:
+    """Absentees and proxies, the polls per item (method, rule, article, counts by headcount and
+    area, outcome), the decisions taken and the tasks assigned — the rest of what the minutes state."""
+    from core.documents.record import meeting_polls, meeting_tasks
+    from core.voting.controllers import method_labels
+
+    people = summary.members if summary is not None else []
+    polls = await meeting_polls(meeting_id)
+    by_item: dict[int, list[dict[str, Any]]] = {}
+    for p in polls:
+        by_item.setdefault(p["item_id"], []).append(p)
+    decisions = []
+    for item in view.items:
+        passed = [p for p in by_item.get(item.id, []) if p["result"] and p["result"].get("passed")]
+        if item.outcome or passed or (item.counts and item.counts.passed):
+            decisions.append({"item": item, "polls": passed,
+                              "outcome": outcome_labels().get(item.outcome, item.outcome) if item.outcome else ""})
+    tasks = await meeting_tasks(meeting_id)
+    return {
+        "absentees": [p for p in people if p["status"] in ("absent", "excused", "")],
+        "proxies": [p for p in people if p["status"] == "proxy"],
+        "polls_by_item": by_item,
+        "method_labels": method_labels(),
+        "decisions": decisions,
+        "tasks": tasks,
+    }
 
 
 def draft_note(state: str) -> str:
