@@ -10,6 +10,9 @@ class Unit(Table, tablename="yishi_unit"):
     name = Varchar(length=100, required=True)
     kind = Varchar(length=20, required=True)
     parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    #: The unit's code (编码, e.g. the civil-affairs division code) used by imports to name a parent;
+    #: "" when none. Unique where set (index in migration).
+    code = Varchar(length=40, default="")
 
 
 class Council(Table, tablename="yishi_council"):

@@ -1,0 +1,1 @@
+"""Statistics and dashboards for any unit, rolled up from its subtree (docs/units.md)."""
