@@ -1,0 +1,113 @@
+"""In a real browser: a recorder on a tablet steps a record of the test kit's 纠纷调解 through its
+workflow (the buttons swap the record in place), writes the agreement, and each party signs on their
+own phone; the record takes effect by itself.
+
+A server of its own (tests/fixtures/records_kit/serve.py: core plus the kit and its seed), so this
+test depends on no other test's data.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, STARTUP_TIMEOUT, TABLET, _free_port, _healthy
+
+pytestmark = pytest.mark.browser
+
+SERVE = PROJECT_ROOT / "tests" / "fixtures" / "records_kit" / "serve.py"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def kit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("records-kit")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    err_path = data_dir / "server.stderr"
+    with open(err_path, "wb") as err:
+        process = subprocess.Popen([sys.executable, str(SERVE), str(data_dir / "data"), str(port)], cwd=PROJECT_ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the records kit server did not start:\n{err_path.read_text(errors='replace')}",
+                            pytrace=False)
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_a_record_is_stepped_on_a_tablet_and_signed_on_two_phones(kit_server: str, chromium) -> None:
+    tablet = chromium.new_context(viewport=TABLET).new_page()
+    tablet.goto(f"{kit_server}/login")
+    tablet.fill("input[name=username]", "seed_chair")
+    tablet.fill("input[name=password]", "yishi-demo")
+    tablet.click("button[type=submit]")
+    tablet.wait_for_url(f"{kit_server}/")
+
+    tablet.goto(f"{kit_server}/councils/1/records/rk_mediation/new")
+    tablet.fill("#f-title", "早餐店凌晨备货噪音扰民")
+    tablet.check("input[name=category][value=noise]")  # few options: radios
+    tablet.fill("#f-a_name", "孙丽")
+    tablet.fill("#f-b_name", "周強")
+    tablet.click("main button:has-text('保存')")
+    tablet.wait_for_url("**/records/*")
+    url = tablet.url
+    assert tablet.locator("#rec-state").inner_text() == "已登记"
+
+    # htmx swaps the record in place: no reload, the state chip changes.
+    tablet.evaluate("window.__kept = true")
+    tablet.click("button:has-text('开始调解')")
+    tablet.wait_for_function("document.querySelector('#rec-state').textContent.trim() === '调解中'")
+    assert tablet.evaluate("window.__kept === true")
+
+    tablet.click("a:has-text('拟定协议书')")
+    tablet.fill("#f-terms", "一、乙方每日六点前不在后门装卸货物。")
+    tablet.fill("#f-mediator", "吴婷")
+    tablet.click("main button:has-text('拟定协议书')")
+    tablet.wait_for_url(url)
+    assert tablet.locator("#rec-state").inner_text() == "待签字"
+    links = {a.get_attribute("data-party"): a.get_attribute("href") for a in tablet.locator(".rec-sign-url").all()}
+    assert set(links) == {"a", "b"}
+
+    for party, name in (("a", "孙丽"), ("b", "周強")):
+        phone = chromium.new_context(viewport=PHONE).new_page()
+        phone.goto(links[party])
+        assert "一、乙方每日六点前不在后门装卸货物。" in phone.content()
+        phone.fill("#rec-sign-name", name)
+        phone.check("input[name=confirm]")
+        phone.click("button:has-text('同意并签字')")
+        phone.wait_for_selector("#rec-signed")
+        phone.context.close()
+
+    tablet.reload()
+    assert tablet.locator("#rec-state").inner_text() == "已生效"
+    assert tablet.locator("#rec-parties").inner_text().count("已签字") == 2
