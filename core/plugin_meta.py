@@ -1,7 +1,8 @@
 """What a plugin declares about itself, and the marker its hook implementations carry.
 
-A plugin module sets ``meta = PluginMeta(...)``; the loader in :mod:`core.plugins` validates it and
-refuses (or skips) a plugin whose metadata is broken or whose core range excludes this core.
+A plugin module sets ``meta = PluginMeta(...)`` — or a plugin.toml beside it declares ``[plugin]``
+(:mod:`core.plugin_manifest`); the loader in :mod:`core.plugins` validates it and refuses (or skips)
+a plugin whose metadata is broken or whose core range excludes this core.
 """
 
 from __future__ import annotations

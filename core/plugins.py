@@ -6,8 +6,9 @@ the CLI and the tests pass around — there is no module-global plugin manager.
 Discovery: core's own default plugins (:data:`DEFAULT_PLUGINS`) always load; installed packages
 register a module under the entry-point group ``yishi`` and load only when plugin_registry.toml
 enables them. Each plugin module declares ``meta = PluginMeta(...)``; broken metadata, an
-incompatible core range, an unknown hook or a duplicate practice stops the start with a message
-naming the plugin — or, with ``on_error = "skip"`` in the registry, leaves that plugin out and
+incompatible core range, an unknown hook or a wrong hook argument, a bad spec, a missing template
+(core/plugin_kit/templates.py) or a duplicate practice stops the start with a message naming the
+plugin — or, with ``on_error = "skip"`` in the registry, leaves that plugin out and
 records a warning that `yishi plugin list`, `yishi doctor` and the admin see.
 """
 
@@ -28,7 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 import core
-from core import hookspecs
+from core import hookspecs, plugin_manifest
 from core.errors import ConfigError, PluginError, read_config_toml
 from core.lowcode import catalogue
 from core.lowcode.catalogue import SpecCatalogue
@@ -71,6 +72,11 @@ class PluginSystem:
     warnings: list[str] = field(default_factory=list)
     specs: SpecCatalogue = field(default_factory=catalogue.core_catalogue)
     """Every form and workflow: core's shared ones and those the plugins ship."""
+    disabled: frozenset[str] = frozenset()
+    """Loaded plugins an administrator switched off while the app runs (/admin/plugins): their hooks
+    are not called and their practices are not offered; see :meth:`set_disabled`."""
+    hidden_practices: dict[str, Practice] = field(default_factory=dict)
+    """The practices of disabled plugins: no longer offered, still known to their councils."""
 
     @property
     def hook(self) -> Any:
@@ -91,6 +97,8 @@ class PluginSystem:
         for impl in impls:
             if wanted is not None and impl.plugin_name not in wanted:
                 continue
+            if impl.plugin_name in self.disabled:
+                continue
             args = {name: kwargs[name] for name in impl.argnames}
             result = impl.function(**args)
             if result is not None:
@@ -102,7 +110,29 @@ class PluginSystem:
         return self.plugin_settings.get(plugin_id, {})
 
     def practice(self, practice_id: str) -> Practice | None:
-        return self.practices.get(practice_id)
+        """A practice by id — also one of a disabled plugin, whose councils and records stay."""
+        return self.practices.get(practice_id) or self.hidden_practices.get(practice_id)
+
+    def set_disabled(self, plugin_ids: Iterable[str]) -> bool:
+        """Switch loaded plugins off (and every other one on again) while the app runs.
+
+        Their hooks stop being called from here on (menu links, minutes context, transitions) and
+        their practices move out of :attr:`practices` into :attr:`hidden_practices`. Routes,
+        templates and static files are gated by core/plugin_admin/switches.py. ``core`` cannot be
+        switched off. Returns whether anything changed.
+        """
+        wanted = frozenset(p for p in plugin_ids if p in self.metas and p not in REQUIRED_PLUGINS)
+        if wanted == self.disabled:
+            return False
+        order = {pid: i for i, pid in enumerate(self.metas)}
+        every = sorted({**self.practices, **self.hidden_practices}.values(),
+                       key=lambda p: order.get(p.plugin, len(order)))
+        self.practices.clear()
+        self.hidden_practices.clear()
+        for practice in every:
+            (self.hidden_practices if practice.plugin in wanted else self.practices)[practice.id] = practice
+        self.disabled = wanted
+        return True
 
 
 @dataclass
@@ -174,9 +204,15 @@ def _resolve_env(value: Any, where: str) -> Any:
     return value
 
 
-def _validate_meta(module: ModuleType, expected_id: str | None, source: str) -> PluginMeta:
-    meta = getattr(module, "meta", None)
+def validate_meta(module: ModuleType, expected_id: str | None, source: str) -> PluginMeta:
+    """The module's ``meta``, checked; a plugin.toml beside the module is read first and its
+    conventional hooks added to the module (:func:`core.plugin_manifest.attach`)."""
     label = expected_id or module.__name__
+    try:
+        plugin_manifest.attach(module)
+    except SpecError as exc:
+        raise PluginError(f"插件 {label} ({source}): plugin.toml 有误 / bad plugin manifest:\n{exc}") from exc
+    meta = getattr(module, "meta", None)
     if not isinstance(meta, PluginMeta):
         raise PluginError(f"插件 {label} ({source}): 缺少 meta = PluginMeta(...) / "
                           "module does not declare meta = core.PluginMeta(...)")
@@ -210,14 +246,19 @@ def installed_entry_points() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType] = ()) -> PluginSystem:
+def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType] = (),
+                 on_error: str | None = None) -> PluginSystem:
     """Build the plugin manager for a deployment.
 
     ``extra_modules`` registers already-imported plugin modules (used by ``yishi plugin check`` on a
     folder; tests use real entry points). Raises :class:`PluginError` or :class:`ConfigError` with a
     message naming the file, key or plugin, unless the registry says ``on_error = "skip"``.
+    ``on_error`` overrides the registry's choice (``yishi plugin check`` collects every problem with
+    ``"skip"``).
     """
     registry = read_registry(registry_path)
+    if on_error is not None:
+        registry.on_error = on_error
     where = str(registry.path or "plugin_registry.toml")
     pm = pluggy.PluginManager("yishi")
     pm.add_hookspecs(hookspecs)
@@ -248,7 +289,7 @@ def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType]
     # 1. core's own default plugins
     for dotted in DEFAULT_PLUGINS:
         module = importlib.import_module(dotted)
-        meta = _validate_meta(module, None, "core")
+        meta = validate_meta(module, None, "core")
         enabled = registry.enabled.get(meta.id, True) or meta.id in REQUIRED_PLUGINS
         record = PluginRecord(id=meta.id, source="core", enabled=enabled, loaded=False, meta=meta)
         records.append(record)
@@ -275,16 +316,21 @@ def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType]
                  f"got {ep.value}", record)
             continue
         try:
-            meta = _validate_meta(module, name, source)
+            meta = validate_meta(module, name, source)
         except PluginError as exc:
             fail(str(exc), record)
             continue
         register(module, meta, record)
 
     for module in extra_modules:
-        meta = _validate_meta(module, None, module.__name__)
-        record = PluginRecord(id=meta.id, source=module.__name__, enabled=True, loaded=False)
+        record = PluginRecord(id=getattr(getattr(module, "meta", None), "id", module.__name__),
+                              source=module.__name__, enabled=True, loaded=False)
         records.append(record)
+        try:
+            meta = validate_meta(module, None, module.__name__)
+        except PluginError as exc:
+            fail(str(exc), record)
+            continue
         register(module, meta, record)
 
     # 3. the registry must not name plugins that do not exist
@@ -303,6 +349,7 @@ def load_plugins(registry_path: Path | None, extra_modules: Iterable[ModuleType]
     _check_pending(pm, registry.on_error, warnings, metas, records)
 
     specs = _collect_specs(pm, metas, records, fail)
+    _check_templates(pm, metas, records, fail)
     practices = _collect_practices(pm, metas, records, fail, specs)
     plugin_settings = {pid: registry.settings.get(pid, {}) for pid in metas}
     return PluginSystem(pm=pm, metas=metas, practices=practices, plugin_settings=plugin_settings,
@@ -357,14 +404,17 @@ def _collect_specs(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
     form_impls = {i.plugin_name: i for i in pm.hook.yishi_forms.get_hookimpls()}
     workflow_impls = {i.plugin_name: i for i in pm.hook.yishi_workflows.get_hookimpls()}
     rule_impls = {i.plugin_name: i for i in pm.hook.yishi_vote_rules.get_hookimpls()}
-    for plugin_id in [p for p in metas if p in form_impls or p in workflow_impls or p in rule_impls]:
+    record_impls = {i.plugin_name: i for i in pm.hook.yishi_records.get_hookimpls()}
+    for plugin_id in [p for p in metas if p in form_impls or p in workflow_impls or p in rule_impls
+                      or p in record_impls]:
         record = next(r for r in records if r.id == plugin_id)
 
         def paths(impls: dict[str, Any], pid: str = plugin_id) -> Any:
             return (impls[pid].function() or ()) if pid in impls else ()
 
         try:
-            specs = catalogue.collect(specs, plugin_id, paths(form_impls), paths(workflow_impls), paths(rule_impls))
+            specs = catalogue.collect(specs, plugin_id, paths(form_impls), paths(workflow_impls), paths(rule_impls),
+                                      paths(record_impls))
         except SpecError as exc:
             fail(f"插件 {plugin_id}: 表单、流程或表决规则有误 / bad form, workflow or voting rule spec:\n{exc}",
                  record)
@@ -410,6 +460,31 @@ def _collect_practices(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
             continue
         practices.update(mine)
     return practices
+
+
+def _check_templates(pm: pluggy.PluginManager, metas: dict[str, PluginMeta],
+                     records: list[PluginRecord], fail: Any) -> None:
+    """Every template an installed plugin names must exist (core/plugin_kit/templates.py): a plugin
+    that forgot one, or left it out of its package data, is refused — or with ``on_error = "skip"``
+    left out whole — instead of failing on the first visit to its page."""
+    from core.plugin_kit.templates import template_problems
+
+    layers = {pid: [Path(d) for d in dirs or ()] for pid, dirs in _each(pm, metas, "yishi_template_dirs")}
+    for plugin_id, meta in list(metas.items()):
+        if meta.builtin:
+            continue  # core's own templates are checked by core's tests
+        record = next(r for r in records if r.id == plugin_id)
+        problems = template_problems(plugin_id, pm.get_plugin(plugin_id), layers.get(plugin_id, []), layers)
+        if problems:
+            fail("\n".join(problems), record)
+            _drop(pm, metas, record)
+            layers.pop(plugin_id, None)
+
+
+def _each(pm: pluggy.PluginManager, metas: dict[str, PluginMeta], hook_name: str) -> list[tuple[str, Any]]:
+    """``(plugin id, result)`` of a no-argument hook, in load order."""
+    impls = _in_load_order(getattr(pm.hook, hook_name).get_hookimpls(), metas)
+    return [(impl.plugin_name, impl.function()) for impl in impls]
 
 
 def describe_hooks() -> list[tuple[str, str, str]]:

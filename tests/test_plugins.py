@@ -76,7 +76,7 @@ enabled = true
 
 
 @pytest.fixture
-def fake_dist(tmp_path: Path) -> Iterator[Callable[[str, str], None]]:
+def fake_dist(tmp_path: Path) -> Iterator[Callable[..., None]]:
     """Install a one-file plugin distribution the way pip lays it out (a module and its dist-info).
 
     For plugins that must be broken on purpose, reached through the entry point like a real one.
@@ -85,9 +85,13 @@ def fake_dist(tmp_path: Path) -> Iterator[Callable[[str, str], None]]:
     site.mkdir()
     modules: list[str] = []
 
-    def install(plugin_id: str, source: str) -> None:
+    def install(plugin_id: str, source: str, files: dict[str, str] | None = None) -> None:
+        """``files``: more files beside the module (specs, templates), by path relative to it."""
         module = f"yishi_{plugin_id}"
         (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        for relative, text in (files or {}).items():
+            (site / relative).parent.mkdir(parents=True, exist_ok=True)
+            (site / relative).write_text(textwrap.dedent(text), encoding="utf-8")
         info = site / f"{module}-0.1.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(
@@ -500,7 +504,7 @@ BAD_REGISTRIES = [
                  ["plugins.sample_county.enabled = 'yes'", "true or false"], id="enabled-not-bool"),
     pytest.param("[plugins.nonexistent]\nenabled = true\n",
                  ["[plugins.nonexistent]", "no such plugin is installed",
-                  "installed: core, sample_county, sanfang"], id="unknown-plugin"),
+                  "installed: core, ", "sample_county", "sanfang"], id="unknown-plugin"),
     pytest.param('[registry]\non_error = "maybe"\n',
                  ["registry.on_error = 'maybe'", '"fail"', '"skip"'], id="bad-on-error"),
     pytest.param('[plugins.sanfang.settings]\ntoken = "$env:YISHI_TEST_MISSING"\n',
@@ -622,6 +626,127 @@ ENTRY_POINT_PROBLEMS = [
                  ["插件 broken_county (yishi-broken-county)", "cannot be imported",
                   "RuntimeError: 数据库密码没有配置"], id="import-error"),
 ]
+
+
+MISSING_TEMPLATE = """
+    from pathlib import Path
+
+    from litestar import get
+    from litestar.response import Template
+
+    from core import PluginMeta, hookimpl
+
+    meta = PluginMeta(id="broken_county", name="坏插件", version="0.1.0", core=">=0.1")
+
+
+    @get("/", name="broken_county:index", opt={"permission": "authenticated"})
+    async def index() -> Template:
+        return Template("broken_county/index.html")
+
+
+    @hookimpl
+    def yishi_routes() -> list:
+        return [index]
+
+
+    @hookimpl
+    def yishi_template_dirs() -> list:
+        return [Path(__file__).parent / "broken_county_templates"]
+    """
+
+BAD_SPEC = """
+    from pathlib import Path
+
+    from core import PluginMeta, hookimpl
+
+    meta = PluginMeta(id="broken_county", name="坏插件", version="0.1.0", core=">=0.1")
+
+
+    @hookimpl
+    def yishi_forms() -> list:
+        return [Path(__file__).parent / "broken_county_forms"]
+    """
+
+BAD_FORM = """
+    id = "broken_county_tishi"
+    version = 1
+    title = "提事表"
+
+    [[fields]]
+    name = "title"
+    label = "议题"
+    type = "essay"
+    """
+
+#: (module source, files beside it, what the message names) for problems only a real package has.
+PACKAGE_PROBLEMS = [
+    pytest.param(MISSING_TEMPLATE, {"broken_county_templates/broken_county/list.html":
+                                    '{% extends "base.html" %}{% include "broken_county/row.html" %}'},
+                 ["插件 broken_county", "template not found", "'broken_county/index.html'",
+                  "yishi_broken_county.py:14", "'broken_county/row.html'", "broken_county/list.html"],
+                 id="missing-template"),
+    pytest.param(MISSING_TEMPLATE, {},
+                 ["插件 broken_county", "template folder does not exist", "broken_county_templates",
+                  "package-data"], id="missing-template-folder"),
+    pytest.param(BAD_SPEC, {"broken_county_forms/tishi.toml": BAD_FORM},
+                 ["插件 broken_county", "bad form", "tishi.toml", "fields.title.type", "line 9", "'essay'"],
+                 id="bad-spec"),
+]
+
+
+@pytest.mark.parametrize(("source", "files", "expected"), PACKAGE_PROBLEMS)
+def test_installed_plugin_with_a_missing_template_or_bad_spec_stops_the_start(
+        tmp_path: Path, fake_dist: Callable[..., None], source: str, files: dict[str, str],
+        expected: list[str]) -> None:
+    fake_dist("broken_county", source, files)
+    registry = write_registry(tmp_path, "[plugins.broken_county]\nenabled = true\n")
+    with pytest.raises(PluginError) as caught:
+        load_plugins(registry)
+
+    for part in expected:
+        assert part in str(caught.value)
+
+
+@pytest.mark.parametrize(("source", "files", "expected"), PACKAGE_PROBLEMS)
+def test_installed_plugin_with_a_missing_template_or_bad_spec_is_skipped(
+        tmp_path: Path, fake_dist: Callable[..., None], source: str, files: dict[str, str],
+        expected: list[str]) -> None:
+    fake_dist("broken_county", source, files)
+    plugins = load_plugins(write_registry(tmp_path, SKIP))
+
+    assert "broken_county" not in plugins.metas
+    assert plugins.pm.get_plugin("broken_county") is None
+    assert [pid for pid, _ in plugins.call_each("yishi_routes")] == ["core"]
+    assert len(plugins.warnings) == 1
+    for part in [*expected, "skipped"]:
+        assert part in plugins.warnings[0]
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_yishi_serve_refuses_or_starts_without_the_plugin_as_the_registry_says(
+        tmp_path: Path, fake_dist: Callable[..., None], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], on_error: str) -> None:
+    """`yishi serve` and `yishi migrate` load the plugins first: with on_error = "fail" a plugin with a
+    missing template stops them before the database is touched, naming the plugin and the template."""
+    fake_dist("broken_county", MISSING_TEMPLATE, {})
+    registry = write_registry(tmp_path, f'[registry]\non_error = "{on_error}"\n\n'
+                                        '[plugins.broken_county]\nenabled = true\n')
+    database = tmp_path / "data" / "yishi.sqlite3"
+    monkeypatch.setenv("YISHI_PLUGIN_REGISTRY", str(registry))
+    monkeypatch.setenv("YISHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("YISHI_DATABASE_URL", f"sqlite:///{database}")
+
+    status = cli_main(["migrate"])
+
+    err = capsys.readouterr().err
+    if on_error == "fail":
+        assert status == 2
+        assert "插件 broken_county" in err and "'broken_county/index.html'" in err and "template not found" in err
+        assert not database.exists()
+    else:
+        assert status == 0 and database.exists()
+        out, _err = plugin_list(monkeypatch, capsys, registry)
+        assert "出错" in row_of(out, "broken_county") and "template folder does not exist" in out
 
 
 @pytest.mark.parametrize(("source", "expected"), ENTRY_POINT_PROBLEMS)

@@ -44,6 +44,8 @@ class SpecCatalogue:
     """``"form:<id>"`` / ``"workflow:<id>"`` / ``"rule:<id>"`` → owning plugin id."""
     rules: Mapping[str, Rule] = field(default_factory=dict)
     """Voting rules (表决规则) by id: core's profiles (forms/rules) and the plugins'."""
+    records: Mapping[str, Any] = field(default_factory=dict)
+    """Record kinds (:class:`core.records.spec.RecordKind`) by id, from the plugins' ``yishi_records``."""
 
     def form(self, form_id: str) -> FormSpec:
         """One form; ``KeyError`` if no loaded plugin ships it."""
@@ -86,7 +88,8 @@ def _toml_files(paths: Iterable[Any], plugin_id: str, hook: str) -> list[Path]:
 
 
 def collect(base: SpecCatalogue, plugin_id: str, form_paths: Sequence[Any],
-            workflow_paths: Sequence[Any], rule_paths: Sequence[Any] = ()) -> SpecCatalogue:
+            workflow_paths: Sequence[Any], rule_paths: Sequence[Any] = (),
+            record_paths: Sequence[Any] = ()) -> SpecCatalogue:
     """``base`` plus one plugin's specs, or :class:`SpecError` naming every problem (nothing is added).
 
     Forms are read first so the plugin's workflows may name them.
@@ -136,10 +139,29 @@ def collect(base: SpecCatalogue, plugin_id: str, form_paths: Sequence[Any],
                 "plugin id)"))
             continue
         rules[rule.id], owners[key] = rule, plugin_id
+    records = dict(base.records)
+    if not problems:  # record kinds name forms and workflows: read them once those are sound
+        from core.records.spec import load_record_file
+
+        for path in _toml_files(record_paths, plugin_id, "yishi_records"):
+            try:
+                kind = load_record_file(path, forms=forms, workflows=workflows, source=str(path))
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            key = f"record:{kind.id}"
+            if key in owners:
+                problems.append(SpecProblem(
+                    str(path), "id", None,
+                    f"记录类型 id {kind.id!r} 已被 {owners[key]} 使用，请换一个（建议以插件 id 开头）",
+                    f"record kind id {kind.id!r} is already used by {owners[key]}; pick another (prefix it with "
+                    "the plugin id)"))
+                continue
+            records[kind.id], owners[key] = kind, plugin_id
     if problems:
         raise SpecError(problems)
     return SpecCatalogue(MappingProxyType(forms), MappingProxyType(workflows), MappingProxyType(owners),
-                         MappingProxyType(rules))
+                         MappingProxyType(rules), MappingProxyType(records))
 
 
 def practice_problems(catalogue: SpecCatalogue, practice: Any) -> list[str]:
