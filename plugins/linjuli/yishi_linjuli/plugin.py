@@ -1,0 +1,63 @@
+"""邻聚力·月月谈 — the plugin's behaviour; what it *is* lives in plugin.toml beside this file.
+
+Landlords (房东, 党员房东), tenants (租户), grid workers (网格员) and the community police officer
+(社区民警) meet every month under the rental-housing party branch (出租屋管理党支部). Core runs the
+meetings (a monthly series), the roster, topics and tasks; this plugin adds the rental-safety
+checklist (forms/linjuli_anquan.toml), the volunteer points ledger (forms/linjuli_jifen.toml) and
+the monthly report (月报). plugin.toml declares the metadata, the practice and its roles, the
+permissions and the menu link; core finds forms/, templates/, static/ and piccolo_app.py by
+convention (core/plugin_manifest.py). Here: the pages, the report, the transition handler, demo data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.i18n import _
+from core.plugin_manifest import load_manifest
+from core.plugin_meta import hookimpl
+
+HERE = Path(__file__).parent
+MANIFEST = load_manifest(__file__)
+meta = MANIFEST.meta
+PRACTICE = MANIFEST.practice
+
+VIEW = "linjuli.view"
+RECORD = "linjuli.record"
+
+
+@hookimpl
+def yishi_routes() -> list[Any]:
+    from yishi_linjuli.controllers import ROUTES
+
+    return ROUTES
+
+
+@hookimpl
+def yishi_documents() -> list[Any]:
+    """月月谈月报 for the month of a meeting, as HTML, PDF and Word, listed with the meeting's documents."""
+    from core.documents.spec import DocumentSpec
+    from yishi_linjuli.report import document_context
+
+    return [DocumentSpec(id="linjuli_yuebao", title=_("月月谈月报"), template="linjuli/report.html",
+                         context=document_context, formats=("html", "pdf", "docx"), practices=(PRACTICE.id,))]
+
+
+@hookimpl
+async def yishi_on_transition(event: Any) -> None:
+    """A topic made from rental-safety hazards reached 已办结 / 已答复: close their follow-ups."""
+    if event.kind == "topic" and event.target in ("done", "answered"):
+        from yishi_linjuli.checks import close_fixes_of_topic
+
+        await close_fixes_of_topic(event.entity_id, event.actor or "system")
+
+
+@hookimpl
+async def yishi_demo_data(settings: Any) -> None:
+    from yishi_linjuli.demo import seed
+
+    await seed()
+
+
+__all__ = ["MANIFEST", "PRACTICE", "RECORD", "VIEW", "meta"]

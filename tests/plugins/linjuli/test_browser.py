@@ -1,0 +1,137 @@
+"""A grid worker on a tablet records a rental-safety check in a real browser: the 存在问题 box appears
+only for an item marked 不合格, the failed item waits on the overview as 待整改 until recorded as fixed;
+then a redemption larger than the balance is refused on the points page.
+
+Runs ``yishi demo`` of its own with this plugin enabled (the shared demo server follows the project's
+registry), and creates its own check rather than relying on the demo's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+from tests.plugins.linjuli.conftest import REGISTRY
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+TABLET = {"width": 1024, "height": 768}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("linjuli_demo")
+    registry = work / "plugin_registry.toml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "YISHI_PLUGIN_REGISTRY": str(registry)}
+    with open(work / "err", "wb") as err:
+        process = subprocess.Popen([sys.executable, "-m", "core.cli", "demo", "--data-dir", str(work / "data"),
+                                    "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=err, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("yishi demo did not start:\n" + (work / "err").read_text(errors="replace"))
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"], headless=True)
+        context = browser.new_context(viewport=TABLET, base_url=server, locale="zh-CN")
+        context.set_default_timeout(10_000)
+        pg = context.new_page()
+        pg.goto("/login")
+        pg.fill("#username", "chenlh")
+        pg.fill("#password", "yishi-demo")
+        pg.click("main button[type=submit]")
+        pg.wait_for_url(re.compile(r"/$"))
+        yield pg
+        browser.close()
+
+
+def test_a_grid_worker_records_a_check_and_its_fix(page) -> None:
+    page.click("nav >> text=月月谈")
+    page.click("text=沥林新村邻聚力·月月谈议事会")
+    page.click("#buildings tr:has-text('新村8栋') >> text=安全检查")
+    assert page.locator("#f-building").input_value() == "新村8栋"
+    page.fill("#f-inspector", "网格员 陈丽华（浏览器测试）")
+    for item in ("stairwell", "extinguisher", "gas", "ebike", "wiring", "exit", "smoke", "escape"):
+        page.check(f"#f-{item}-1")  # 合格
+    assert not page.locator("#f-wiring_problem").is_visible()
+    page.check("#f-wiring-2")  # 不合格: now the box asking what is wrong appears
+    assert page.locator("#f-wiring_problem").is_visible()
+    with page.expect_navigation():
+        page.click("text=保存检查结果")
+    assert page.locator("#f-wiring_problem-error").is_visible()  # required once 不合格: nothing saved yet
+    page.fill("#f-wiring_problem", "天台私拉电线给水泵供电（浏览器测试）")
+    page.click("text=保存检查结果")
+    page.wait_for_url(re.compile(r"/checks/\d+$"))
+    assert page.locator(".check-results").get_by_text("电气线路").is_visible()
+
+    page.click(".linjuli-tabs >> text=概览")
+    hazard = page.locator("#fixes li", has_text="天台私拉电线给水泵供电（浏览器测试）")
+    assert hazard.count() == 1
+    hazard.locator("text=查看").click()
+    fix = page.locator(".fix-list li", has_text="天台私拉电线给水泵供电（浏览器测试）")
+    fix.locator("input[name=fixed_note]").fill("已拆除私拉电线")
+    fix.locator("text=已整改").click()
+    page.wait_for_url(re.compile(r"/checks/\d+$"))
+    assert page.locator(".fix-list li", has_text="已拆除私拉电线").count() == 1
+    page.click(".linjuli-tabs >> text=概览")
+    assert page.locator("#fixes li", has_text="天台私拉电线给水泵供电（浏览器测试）").count() == 0
+
+
+def test_a_redemption_beyond_the_balance_is_refused_on_the_page(page) -> None:
+    page.click(".linjuli-tabs >> text=志愿积分")
+    page.select_option("#f-person", label="租户 邓志勇（新村12栋 602）")
+    page.check("#f-direction-1")
+    page.fill("#f-points", "5")
+    page.fill("#f-reason", "协助搬运灭火器（浏览器测试）")
+    with page.expect_navigation():
+        page.click("#new-line button[type=submit]")
+    assert page.locator("#ledger").get_by_text("协助搬运灭火器（浏览器测试）").count() == 1
+    page.select_option("#f-person", label="租户 邓志勇（新村12栋 602）")
+    page.check("#f-direction-2")
+    page.fill("#f-points", "6")
+    page.fill("#f-reason", "兑换洗衣液（浏览器测试）")
+    with page.expect_navigation():
+        page.click("#new-line button[type=submit]")
+    assert page.get_by_text("邓志勇的积分余额为 5 分，不够兑换 6 分，未登记。").is_visible()
+    assert page.locator("#f-reason").input_value() == "兑换洗衣液（浏览器测试）"
+    assert page.locator("#ledger").get_by_text("兑换洗衣液（浏览器测试）").count() == 0
