@@ -6,6 +6,7 @@ from the hooks; there is no hand-kept list of controllers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from core.errors import PluginError
 from core.events import bind_app_middleware
 from core.fonts import MissingFontError
 from core.i18n import _, use_locale
+from core.plugin_admin.switches import PluginSwitches, plugin_switch_guard
 from core.plugins import PluginSystem, load_plugins
 from core.residents.controllers import resident_limiters
 from core.security import nonce_of, security_headers_middleware
@@ -93,9 +95,13 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     async def database(app: Litestar) -> AsyncIterator[None]:
         engine = await db.connect(settings.database_url, plugin_apps)
         app.state.engine = engine
+        from core.dashboard.rollup import keep_fresh
+
+        refresher = asyncio.get_running_loop().create_task(keep_fresh())  # dashboards' rollup (docs/units.md)
         try:
             yield
         finally:
+            refresher.cancel()
             await db.disconnect(engine)
 
     app = Litestar(
@@ -103,7 +109,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), *live.plugins(settings)],
         lifespan=[database],
-        guards=[permission_guard],
+        guards=[plugin_switch_guard, permission_guard],  # a switched-off plugin's pages: 404 for all
         openapi_config=None,  # no API schema pages: every route is a page for people
         # gzip: a tablet on weak Wi-Fi loads the console in a third of the bytes. Never the live
         # streams: a compressor buffers, and an event must leave as soon as it is published.
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     app.state.settings = settings
     app.state.plugins = plugins
     app.state.jinja = env
+    app.state.plugin_switches = PluginSwitches(plugins, loader=env.loader, jinja=env)  # /admin/plugins
     app.state.login_limits = login_limiters()
     app.state.resident_limits = resident_limiters()
     app.state.access = AccessPolicy.from_hooks(

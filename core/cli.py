@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default="data/demo", help="where the demo database lives (default data/demo)")
     p.add_argument("--no-serve", action="store_true", help="only create and seed, do not serve")
     p.add_argument("--reset", action="store_true", help="delete the demo database first")
+    p.add_argument("--scale", type=int, default=0, metavar="N",
+                   help="also add a county of N councils with five years of meetings and topics (docs/units.md)")
     serving(p)
 
     p = command("serve", cmd_serve, "migrate the database, then serve Yishi")
@@ -70,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
             parent=plugin)
     p = command("check", cmd_plugin_check, "validate plugins and their form/workflow specs (TOML)", parent=plugin)
     p.add_argument("path", nargs="?", help="a spec file or a plugin folder; default: this deployment")
+    p = command("new", cmd_plugin_new, "scaffold a practice plugin package that installs and runs as generated",
+                parent=plugin)
+    p.add_argument("name", help="plugin id: lowercase letters, digits, _ (e.g. hongqiao)")
+    p.add_argument("--dir", default=".", help="where to create the folder yishi_NAME (default: here)")
+    p.add_argument("--title", default="", help="the practice's name in Chinese, e.g. 虹桥议事会")
 
     command("doctor", cmd_doctor, "check fonts, PDF libraries, the database and plugins")
 
@@ -77,11 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_user_parser(sub)
 
-    minutes = sub.add_parser("minutes", help="minutes: export").add_subparsers(metavar="ACTION")
-    p = command("export", cmd_minutes_export, "write a meeting's minutes to a file", parent=minutes)
-    p.add_argument("--meeting", type=int, required=True, help="meeting id")
-    p.add_argument("--format", choices=["pdf", "html"], default="pdf")
-    p.add_argument("--out", required=True, help="output file")
+    from core.documents.cli import add_parser as add_document_parsers
+
+    add_document_parsers(sub)  # minutes export|verify, documents list|export, ledger export
+
+    from core.voting.cli import add_parser as add_poll_parser
+
+    add_poll_parser(sub)  # poll verify
 
     audit = sub.add_parser("audit", help="audit log: verify").add_subparsers(metavar="ACTION")
     p = command("verify", cmd_audit_verify, "check the audit log's hash chain; exit 1 if broken",
@@ -93,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("restore", cmd_restore, "restore a backup into an empty database")
     p.add_argument("src", help="backup file written by `yishi backup`")
     p.add_argument("--force", action="store_true", help="SQLite: replace an existing database file")
+
+    units = sub.add_parser("units", help="组织单元 / units: import").add_subparsers(metavar="ACTION")
+    p = command("import", cmd_units_import, "import units (.xlsx or .csv: 编码, 名称, 类型, 上级编码); a file with "
+                "any error imports nothing (exit 1)", parent=units)
+    p.add_argument("file", help=".xlsx or .csv file")
+    p.add_argument("--under", type=int, help="unit id that rows without 上级编码 go under (default: new roots)")
+    p.add_argument("--dry-run", action="store_true", help="check and print the report only")
+    stats = sub.add_parser("stats", help="统计 / dashboard figures: refresh").add_subparsers(metavar="ACTION")
+    command("refresh", cmd_stats_refresh, "rebuild the dashboards' rollup now (e.g. from cron after imports)",
+            parent=stats)
 
     roster = sub.add_parser("roster", help="居民名册 / roster: import").add_subparsers(metavar="ACTION")
     p = command("import", cmd_roster_import, "import a roster (.xlsx or .csv) into a unit; a file with any error "
@@ -160,6 +179,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seeded = asyncio.run(_with_db(settings, prepare))
     print(("已载入演示数据 / demo data loaded: " if seeded else "沿用已有演示数据 / reusing demo data: ")
           + str(database))
+    if args.scale > 0:
+        from core.dashboard.seed import add_scaled_county
+
+        print(add_scaled_county(settings, database, args.scale))
     from core.sanfang.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
     print(f"演示账号 / demo accounts (密码 / password: {DEMO_PASSWORD}):")
@@ -210,10 +233,12 @@ def cmd_plugin_list(args: argparse.Namespace) -> int:
 
 
 def cmd_plugin_check(args: argparse.Namespace) -> int:
-    from core.lowcode.check import check_installed, check_path
+    from core.lowcode.check import check_installed, check_path, check_plugin_folder, plugin_entry_points
     from core.plugins import load_plugins
 
-    if args.path:
+    if args.path and plugin_entry_points(Path(args.path)) is not None:
+        problems = list(check_plugin_folder(Path(args.path)))
+    elif args.path:
         problems = list(check_path(Path(args.path)))
     else:
         plugins = load_plugins(Settings.from_env().plugin_registry)  # raises, naming the plugin
@@ -224,6 +249,16 @@ def cmd_plugin_check(args: argparse.Namespace) -> int:
         print(f"发现 {len(problems)} 个问题 / {len(problems)} problem(s)", file=sys.stderr)
         return 1
     print("全部有效 / all specs are valid")
+    return 0
+
+
+def cmd_plugin_new(args: argparse.Namespace) -> int:
+    from core.plugin_kit.scaffold import scaffold
+
+    folder = scaffold(args.name, Path(args.dir).resolve(), title=args.title)
+    print(f"已生成插件 / plugin created: {folder}")
+    print(f"下一步 / next: .venv/bin/pip install -e {folder}，在 plugin_registry.toml 加入 "
+          f"[plugins.{args.name}] enabled = true，再运行 yishi plugin check {folder}（见 docs/plugins.md）")
     return 0
 
 
@@ -238,17 +273,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             ok = False
             print(f"    修复 / fix: {check.fix}")
     return 0 if ok else 1
-
-
-def cmd_minutes_export(args: argparse.Namespace) -> int:
-    from core.minutes.export import export_minutes
-
-    settings = Settings.from_env()
-    out = Path(args.out)
-    asyncio.run(_with_db(settings, lambda plugins: export_minutes(
-        plugins, settings, args.meeting, args.format, out)))
-    print(f"已导出 / written: {out}")
-    return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -267,6 +291,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from core.backup import cmd_restore
 
     return cmd_restore(args)
+
+
+def cmd_units_import(args: argparse.Namespace) -> int:
+    from core.org.unit_import import cmd_import
+
+    return cmd_import(args)
+
+
+def cmd_stats_refresh(args: argparse.Namespace) -> int:
+    from core.dashboard.rollup import rebuild
+
+    async def work(_plugins: Any) -> None:
+        await rebuild()
+
+    asyncio.run(_with_db(Settings.from_env(), work))
+    print("统计数据已重算 / dashboard figures rebuilt")
+    return 0
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:

@@ -33,7 +33,8 @@ from core.errors import DatabaseError
 logger = logging.getLogger(__name__)
 
 CORE_APPS = ["core.piccolo_app", "core.accounts.piccolo_app", "core.residents.piccolo_app",
-             "core.topics.piccolo_app", "core.voting.piccolo_app"]
+             "core.topics.piccolo_app", "core.voting.piccolo_app", "core.plugin_admin.piccolo_app",
+             "core.records.piccolo_app"]
 
 
 class PooledSQLiteEngine(SQLiteEngine):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from litestar import Request
     from litestar.types import ControllerRouterHandler
 
+    from core.documents.spec import DocumentSpec
     from core.events import TransitionEvent
     from core.practices import Practice
     from core.residents.identity import IdentityCheck
@@ -160,6 +161,19 @@ def yishi_workflows() -> Sequence[Path]:
 
 
 @hookspec
+def yishi_records() -> Sequence[Path]:
+    """Ship record kinds (记录类型, TOML — docs/records.md) with the plugin.
+
+    Called once when the plugins load, after every plugin's forms and workflows, so a record kind
+    may name them. Same rules for paths and ids as ``yishi_forms``: files or folders, ids prefixed
+    with the plugin id, a bad spec or a reused id refuses the plugin naming the file, key and line.
+    Core stores the records of every kind and serves their pages (list, form, detail with the
+    workflow's buttons, parties' signing links, documents) at ``/councils/<id>/records/<kind>``;
+    ``yishi plugin check`` validates them.
+    """
+
+
+@hookspec
 def yishi_vote_rules() -> Sequence[Path]:
     """Ship voting rules (表决规则, TOML — docs/voting.md) with the plugin.
 
@@ -172,12 +186,13 @@ def yishi_vote_rules() -> Sequence[Path]:
 
 @hookspec
 def yishi_on_transition(event: TransitionEvent) -> Any:
-    """Hear about every step a topic, task or meeting takes through its workflow.
+    """Hear about every step a topic, task, meeting or record takes through its workflow.
 
     Called after the step has committed, for every plugin in load order, with a
     :class:`core.events.TransitionEvent` (kind, entity id, council id, workflow, transition — None
     for the chair's override — source and target states, the target's ``on_enter`` events, reason
-    and actor). A retried request that changed nothing calls nothing. May return an awaitable; the
+    and actor; a record's kind is ``"record:<record kind id>"``). A retried request that changed
+    nothing calls nothing. May return an awaitable; the
     core awaits it. An exception is logged and does not reach the person who acted: the step stands.
     Use it to send notices, update a plugin's own tables or count statistics.
     """
@@ -219,4 +234,17 @@ def yishi_minutes_context(meeting: Any, context: dict[str, Any]) -> dict[str, An
     Called each time minutes are rendered (HTML and PDF), for the plugin that owns the meeting's
     practice and for core's own plugins. ``meeting`` is the Meeting row; ``context`` is what core
     has gathered so far (read it, do not change it). Return a dict of extra names, or None.
+    """
+
+
+@hookspec
+def yishi_documents() -> Sequence[DocumentSpec]:
+    """Add documents generated from a meeting's record (会议纪要, 公示, a practice's own forms).
+
+    Called once, the first time documents are needed. Return a list of
+    :class:`core.documents.spec.DocumentSpec` (id, title, template, context function, formats out
+    of html/pdf/docx, formats that need approved minutes, the practices whose meetings have it —
+    empty for every practice). One template renders the HTML; the PDF
+    and the .docx are made from it. Core's ``minutes`` and ``gongshi`` come through this hook too.
+    Ids are unique: a second plugin declaring an id is refused, naming both.
     """

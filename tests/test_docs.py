@@ -70,3 +70,23 @@ def test_no_heading_names_a_hook_that_does_not_exist() -> None:
     for heading in _headings():
         for name in HOOK_NAME.findall(heading):
             assert name in HOOKS, f"docs/plugins.md: heading {heading!r} names {name}, which is no hook"
+
+
+YISHI_COMMAND = re.compile(r"(?:^|\s)(?:\.venv/bin/)?yishi\s+([^#\n]+)")
+
+
+def test_every_yishi_command_in_the_guide_parses() -> None:
+    """The tutorial's commands are real: each `yishi …` line in a code block is accepted by the CLI."""
+    import shlex
+
+    from core.cli import build_parser
+
+    commands = [match.group(1).strip() for line, in_code in _lines() if in_code and not line.startswith("```")
+                for match in [YISHI_COMMAND.search(line)] if match]
+    assert any(c.startswith("plugin new ") for c in commands) and any(c.startswith("plugin check ") for c in commands)
+    parser = build_parser()
+    for command in commands:
+        try:
+            parser.parse_args(shlex.split(command))
+        except SystemExit:
+            pytest.fail(f"docs/plugins.md: `yishi {command}` is not a valid command")

@@ -6,14 +6,16 @@ tomorrow without editing this file. What the file does name by hand is the list 
 making a route public is a decision someone must see.
 
 For each route and method, with path parameters filled from a seeded database (a meeting, an agenda
-item, a user and the council of council A; a parameter this file cannot seed gets a dummy value —
+item, a user, the council of council A and the unit it hangs on; a parameter this file cannot seed gets a dummy value —
 harmless for the refusals, which the guard decides from the council in the path, and a parameter that
 names the council through a plugin's resolver then fails here until it is seeded):
 
 - anonymous: a plain request is sent to the login page (303), an htmx request gets 401 + HX-Redirect;
 - logged in, no seat on council A, no staff scope — and also the chair of council B, staff of council
   B's street, and staff of council A's street for what the role "staff" is not granted: 403 for
-  council-bound permissions; for "authenticated" routes they are let in (asserted);
+  council-bound permissions and for unit-bound ones (a ``unit_id`` in the path: council A's unit,
+  which council B's chair and street B's staff do not reach); for "authenticated" routes they are
+  let in (asserted);
 - nothing in the database changed: the audit head and the row count of every table after each route,
   and every row of every table after all of them;
 - as a control that the ids were real and the 403s came from the permission check, a user who holds
@@ -38,7 +40,7 @@ import pytest
 from litestar import Litestar
 
 from core import db
-from core.accounts.permissions import AUTHENTICATED, PUBLIC
+from core.accounts.permissions import ADMIN_PERMISSIONS, AUTHENTICATED, PUBLIC
 from core.app import create_app
 from core.audit.tables import AuditHead
 from core.meetings.tables import AgendaItem
@@ -55,6 +57,15 @@ PUBLIC_ROUTES = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/theme"),  # sets the display-theme cookie only (docs/themes.md)
+    # Anyone holding a printed minutes/公示 may check it (rate-limited; docs/documents.md).
+    ("GET", "/documents/verify"),
+    ("POST", "/documents/verify"),
+    # A published meeting's 公示 (404 before): also under /public/, named here on purpose.
+    ("GET", "/public/meetings/{meeting_id:int}/gongshi"),
+    ("GET", "/public/meetings/{meeting_id:int}/gongshi.pdf"),
+    # A party's signing link of a record (docs/records.md): the HMAC token in the path is the credential.
+    ("GET", "/records/sign/{kind_id:str}/{party_id:str}/{token:str}"),
+    ("POST", "/records/sign/{kind_id:str}/{party_id:str}/{token:str}"),
 }
 #: Whole trees that are public by design: a personal link whose token in the path is the credential
 #: (a resident's /r/…, a responsible unit's /u/…), and what councils publish for everyone.
@@ -68,7 +79,7 @@ def meant_public(method: str, path: str) -> bool:
 
 
 #: Permissions no role grants: only admins have them.
-ADMIN_ONLY = {"users.manage"}
+ADMIN_ONLY = {"users.manage", "plugins.manage", "units.manage"}
 
 #: A value for a path parameter this file does not seed, by its type.
 DUMMY = {"int": "1", "str": "x", "path": "x"}
@@ -157,8 +168,10 @@ async def seed() -> Seeded:
     poll = await create_poll(council_id=council_a.id, item_id=item["id"], title="表决", method="yesno", options=[],
                              rule_id="simple_majority", visibility="named", electorate={"kind": "members_present"},
                              actor="test")
+    # unit_id: council A's unit — the guard checks unit-bound permissions (stats.view) against it, so
+    # council A's chair holds them there and council B's chair and street B's staff do not.
     return Seeded(params={"council_id": council_a.id, "meeting_id": meeting.id, "item_id": item["id"],
-                          "user_id": recorder, "poll_id": poll})
+                          "user_id": recorder, "poll_id": poll, "unit_id": council_a.unit})
 
 
 async def db_user_id(username: str) -> int:
@@ -209,6 +222,8 @@ async def _check_every_route(app: Litestar) -> None:
     grants = app.state.access.grants
     granted = set().union(*grants.values())
     staff_grants = grants.get("staff", frozenset())
+    assert ADMIN_ONLY == set(ADMIN_PERMISSIONS), "core's admin-only permissions and ADMIN_ONLY differ"
+    assert not ADMIN_ONLY & granted, f"a role grants an admin-only permission: {ADMIN_ONLY & granted}"
     for case in cases:
         assert case.permission is not None, f"{case}: declares no permission"
         if case.permission in (PUBLIC, AUTHENTICATED):

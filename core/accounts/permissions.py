@@ -6,7 +6,10 @@ Every route handler declares ``opt={"permission": NAME}``:
 - ``"authenticated"`` — anyone logged in;
 - any other name, e.g. ``"meeting.run"`` — checked against the council the request is about. The
   council is found from the path: ``council_id`` directly, ``meeting_id`` through the meeting
-  (plugins add resolvers with the ``yishi_council_resolvers`` hook).
+  (plugins add resolvers with the ``yishi_council_resolvers`` hook). A path about a unit rather
+  than a council (``unit_id``: a unit's dashboard) is checked against the unit instead — see
+  :meth:`AccessPolicy.allows_on_unit`: staff of the unit or above it, and holders of the permission
+  on a council hanging on the unit or above it.
 
 A user holds roles per council (their person's seats) and, as staff, the pseudo-role ``"staff"``
 for every council in their unit's subtree; admins may do everything. Which role grants which
@@ -37,15 +40,23 @@ STAFF_ROLE = "staff"
 #: Core's grants, registered through the yishi_permissions hook by core.builtin.
 CORE_GRANTS: dict[str, tuple[str, ...]] = {
     "chair": ("meeting.view", "meeting.run", "meeting.override", "roster.manage", "topic.view", "topic.triage",
-              "topic.override", "task.assign", "department.manage"),
+              "topic.override", "task.assign", "department.manage", "stats.view"),
     "recorder": ("meeting.view", "meeting.run", "roster.manage", "topic.view", "topic.triage",
-                 "department.manage"),
-    "member": ("meeting.view", "topic.view"),
-    "observer": ("meeting.view", "topic.view"),
-    STAFF_ROLE: ("meeting.view", "roster.manage", "topic.view"),
+                 "department.manage", "stats.view"),
+    "member": ("meeting.view", "topic.view", "stats.view"),
+    "observer": ("meeting.view", "topic.view", "stats.view"),
+    STAFF_ROLE: ("meeting.view", "roster.manage", "topic.view", "stats.view"),
 }
 
+#: Core's permissions that no role grants, so only administrators hold them: account administration
+#: (``users.manage``), switching plugins off and on at /admin/plugins (``plugins.manage``) and
+#: editing the unit tree and rebuilding the dashboards' figures (``units.manage``).
+#: tests/test_route_permissions.py keeps the same list in ADMIN_ONLY.
+ADMIN_PERMISSIONS: tuple[str, ...] = ("users.manage", "plugins.manage", "units.manage")
+
 CouncilResolver = Callable[[Any], Awaitable[int | None]]
+#: path parameter value → the unit it names (None: no such unit, a 404).
+UnitResolver = Callable[[Any], Awaitable[int | None]]
 
 
 @dataclass
@@ -59,6 +70,8 @@ class AccessPolicy:
     _councils: dict[tuple[str, Any], int] = field(default_factory=dict)
     #: council → its unit and the units above it, for staff scope; the tree changes rarely.
     _ancestors: dict[int, tuple[float, frozenset[int]]] = field(default_factory=dict)
+    #: path parameter → unit resolvers, for routes about a unit (core's only: ``unit_id``).
+    unit_resolvers: dict[str, UnitResolver] = field(default_factory=lambda: dict(UNIT_RESOLVERS))
 
     @classmethod
     def from_hooks(cls, grant_sets: Sequence[Mapping[str, Sequence[str]]],
@@ -107,6 +120,51 @@ class AccessPolicy:
             return user.unit in await self.council_unit_ancestors(council_id)
         return False
 
+    async def unit_of(self, path_params: Mapping[str, Any]) -> int | None:
+        """The unit the path is about; None when no parameter names one (404 for a unit that is gone)."""
+        for name, resolver in self.unit_resolvers.items():
+            if name in path_params:
+                unit = await resolver(path_params[name])
+                if unit is None:
+                    raise NotFoundException(_("您要找的内容不存在或已被删除。"))
+                return unit
+        return None
+
+    async def allows_on_unit(self, user: CurrentUser, permission: str, unit_id: int) -> bool:
+        """May ``user`` do ``permission`` on the unit ``unit_id`` (e.g. read its dashboard)?
+
+        Admins may. Otherwise the user's footholds are their staff unit (when the role "staff" grants
+        the permission) and the unit of every council where one of their roles grants it; the unit is
+        theirs when one of the footholds is the unit itself or above it — the same reach as staff
+        have over councils. Never cached: one short recursive query, and a moved unit counts at once.
+        """
+        if user.is_admin:
+            return True
+        footholds = await self.unit_footholds(user, permission)
+        if not footholds:
+            return False
+        from core.org.tree import unit_ancestors
+
+        return not footholds.isdisjoint(await unit_ancestors(unit_id))
+
+    async def unit_footholds(self, user: CurrentUser, permission: str) -> set[int]:
+        """The units from which ``user`` holds ``permission`` over the subtree (see allows_on_unit)."""
+        footholds: set[int] = set()
+        if user.unit is not None and self.role_allows({STAFF_ROLE}, permission):
+            footholds.add(user.unit)
+        councils = [c for c, roles in user.roles.items() if self.role_allows(roles, permission)]
+        if councils:
+            footholds |= await council_units(councils)
+        return footholds
+
+    def unit_refusal(self, user: CurrentUser, permission: str) -> str:
+        """Why ``allows_on_unit`` said no: the unit is outside the user's reach, or no role of theirs
+        grants the permission anywhere (then the plain refusal)."""
+        roles = set().union(*user.roles.values()) | ({STAFF_ROLE} if user.unit is not None else set())
+        if self.role_allows(roles, permission):
+            return _("您没有权限进行此操作：这个单元不在您的管辖范围内，只能查看本人所在单元及其下级单元。")
+        return _("您没有权限进行此操作。")
+
     async def council_unit_ancestors(self, council_id: int) -> frozenset[int]:
         """The council's unit and every unit above it (cached for ANCESTOR_CACHE_SECONDS)."""
         now = time.monotonic()
@@ -142,6 +200,10 @@ async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handl
         return
     policy: AccessPolicy = connection.app.state.access
     council_id = await policy.council_of(connection.path_params)
+    if council_id is None and (unit_id := await policy.unit_of(connection.path_params)) is not None:
+        if not await policy.allows_on_unit(user, permission, unit_id):
+            raise PermissionDeniedException(policy.unit_refusal(user, permission))
+        return
     if not await policy.allows(user, permission, council_id):
         raise PermissionDeniedException(_("您没有权限进行此操作。"))
 
@@ -176,6 +238,24 @@ async def council_unit_ancestors(council_id: int) -> frozenset[int]:
     council = await Council.select(Council.unit).where(Council.id == council_id).first()
     return frozenset(await unit_ancestors(council["unit"])) if council else frozenset()
 
+
+async def council_units(council_ids: Sequence[int]) -> set[int]:
+    """The units these councils hang on."""
+    from core.org.tables import Council
+
+    return {r["unit"] for r in await Council.select(Council.unit).where(Council.id.is_in(list(council_ids)))}
+
+
+async def unit_identity(unit_id: Any) -> int | None:
+    """The unit itself — if it exists (a stale link is a 404, not a 403)."""
+    from core.org.tables import Unit
+
+    unit_id = int(unit_id)
+    return unit_id if await Unit.exists().where(Unit.id == unit_id) else None
+
+
+#: Path parameters that name a unit (``allows_on_unit`` decides); core's only.
+UNIT_RESOLVERS: dict[str, UnitResolver] = {"unit_id": unit_identity}
 
 CORE_RESOLVERS: dict[str, CouncilResolver] = {
     "council_id": council_identity,

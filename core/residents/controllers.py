@@ -92,13 +92,18 @@ def _token_of(request: Request) -> Any:
 
 
 def identity_checks(request: Request) -> dict[str, IdentityCheck]:
-    """Every identity check the plugins declare, by id (gathered once per app)."""
+    """Every identity check the running plugins declare, by id.
+
+    Gathered once per app and again whenever an administrator switches a plugin off or on
+    (/admin/plugins): a switched-off plugin's checks go with it, like its other hooks, and a
+    practice that asks for one then fails closed (:func:`check_for`)."""
     state = request.app.state
-    checks = state.get("identity_checks")
-    if checks is None:
-        checks = gather(plugins_of(request).call_each("yishi_identity_checks"))
-        state["identity_checks"] = checks
-    return checks
+    plugins = plugins_of(request)
+    cached = state.get("identity_checks")
+    if cached is None or cached[0] != plugins.disabled:
+        cached = (plugins.disabled, gather(plugins.call_each("yishi_identity_checks")))
+        state["identity_checks"] = cached
+    return cached[1]
 
 
 # -------------------------------------------------------------------------------------------------

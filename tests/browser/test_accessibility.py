@@ -51,12 +51,19 @@ def _council(server: DemoServer) -> int:
 
 
 def _copy_of_draft_meeting(server: DemoServer, title: str) -> int:
-    """A new draft meeting with the demo draft meeting's details and agenda, titled ``title``."""
+    """A new draft meeting with the details and agenda of the demo 三方 council's next meeting (the
+    chair, wangjh, runs it), titled ``title``. Copied whatever state the source has reached — the
+    chair's flow test may already have held it — and the copy starts as a draft."""
     with _db(server) as conn:
-        source = conn.execute("SELECT id FROM yishi_meeting WHERE state = 'draft' ORDER BY id LIMIT 1").fetchone()[0]
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(yishi_meeting)") if r[1] not in ("id", "title")]
+        source = conn.execute(
+            "SELECT m.id FROM yishi_meeting m JOIN yishi_council c ON c.id = m.council "
+            "WHERE c.practice = 'sanfang' AND m.state != 'cancelled' AND EXISTS "
+            "(SELECT 1 FROM yishi_agenda_item a WHERE a.meeting = m.id) "
+            "ORDER BY m.state = 'draft' DESC, m.id LIMIT 1").fetchone()[0]
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(yishi_meeting)")
+                   if r[1] not in ("id", "title", "state")]
         meeting = conn.execute(
-            f"INSERT INTO yishi_meeting (title, {', '.join(columns)}) SELECT ?, {', '.join(columns)} "
+            f"INSERT INTO yishi_meeting (title, state, {', '.join(columns)}) SELECT ?, 'draft', {', '.join(columns)} "
             "FROM yishi_meeting WHERE id = ?", (title, source)).lastrowid
         columns = [r[1] for r in conn.execute("PRAGMA table_info(yishi_agenda_item)") if r[1] not in ("id", "meeting")]
         conn.execute(f"INSERT INTO yishi_agenda_item (meeting, {', '.join(columns)}) SELECT ?, {', '.join(columns)} "
