@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 import types
 from datetime import UTC, date, datetime, timedelta
@@ -47,8 +46,6 @@ ROSTER = [  # room, name, area (m²): 王建国 owns two flats and votes once, w
     ("101", "王建国", "89.50"), ("102", "王建国", "120.00"), ("201", "李秀英", "95.25"), ("202", "赵磊", "110.00")]
 NOTE = "物业同意在6栋北侧先建40个充电位，收费0.8元/度。"
 POLL_TITLE = "电动自行车集中充电棚选址方案"
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
-                                   reason="poppler-utils (pdftotext, pdffonts) not installed")
 
 
 async def make_record(state: str = "published") -> int:
@@ -120,7 +117,6 @@ RECORD_FACTS = [
 ]
 
 
-@needs_poppler
 async def test_minutes_in_three_formats_state_the_whole_record(engine, plugins: PluginSystem,
                                                                settings: Settings) -> None:
     meeting_id = await make_record()
@@ -212,7 +208,6 @@ async def test_draft_minutes_say_so_and_refuse_formats_that_need_approval(engine
         await export_document(plugins, settings, "nosuch", meeting_id, "pdf", out)
 
 
-@needs_poppler
 async def test_gongshi_is_an_a4_notice_of_the_decisions(engine, plugins: PluginSystem, settings: Settings) -> None:
     meeting_id = await make_record()
     pdf = await produce(plugins, settings, meeting_id, "pdf", doc="gongshi")
@@ -250,7 +245,6 @@ RECEIPT = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><titl
 <table><tr><th>签收单位</th><th>签收人</th></tr><tr><td>恒信物业</td><td></td></tr></table></body></html>"""
 
 
-@needs_poppler
 async def test_a_plugin_adds_its_own_document(engine, settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "templates"
     (folder / "tiny_docs").mkdir(parents=True)

@@ -19,7 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,27 +62,34 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    """``yishi demo`` on a free port with a fresh database; stopped at the end of the session."""
-    data_dir = tmp_path_factory.mktemp("demo")
+@contextmanager
+def running_server(data_dir: Path, what: str = "yishi demo", *, env: dict[str, str] | None = None,
+                   command: Callable[[int], list[str]] | None = None,
+                   timeout: float = STARTUP_TIMEOUT) -> Iterator[DemoServer]:
+    """A server in a subprocess on a free port, answering /healthz before this yields; stopped after.
+
+    By default ``yishi demo`` with its database in ``data_dir``; ``command(port)`` starts another
+    server (a test plugin's). ``env`` is added to this process's environment. The server's output
+    goes to ``data_dir``; a server that exits or stays silent fails the test with its stderr.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    argv = command(port) if command else [sys.executable, "-m", "core.cli", "demo", "--data-dir", str(data_dir),
+                                          "--port", str(port)]
     out_path, err_path = data_dir / "server.stdout", data_dir / "server.stderr"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(argv, cwd=PROJECT_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                                   stdout=out, stderr=err, stdin=subprocess.DEVNULL)
     server = DemoServer(url=url, data_dir=data_dir, process=process, stderr_path=err_path)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        deadline = time.monotonic() + timeout
         while not _healthy(url):
             if process.poll() is not None:
-                pytest.fail(f"yishi demo exited with status {process.returncode} before answering "
+                pytest.fail(f"{what} exited with status {process.returncode} before answering "
                             f"/healthz.\n--- stderr ---\n{server.stderr()}", pytrace=False)
             if time.monotonic() > deadline:
-                pytest.fail(f"yishi demo did not answer {url}/healthz within {STARTUP_TIMEOUT:.0f} s."
+                pytest.fail(f"{what} did not answer {url}/healthz within {timeout:.0f} s."
                             f"\n--- stderr ---\n{server.stderr()}", pytrace=False)
             time.sleep(0.1)
         yield server
@@ -94,14 +102,14 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Chromium for one test module (module scope: the sync API's event loop ends with it)."""
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright's sync API (no browser download); closed after."""
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} not found: apt-get install chromium"
         if os.environ.get("YISHI_TEST_BROWSER") == "skip":
             pytest.skip(message)
-        pytest.fail(message)
+        pytest.fail(message, pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -110,6 +118,20 @@ def browser() -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """``yishi demo`` on a free port with a fresh database; stopped at the end of the session."""
+    with running_server(tmp_path_factory.mktemp("demo")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Chromium for one test module (module scope: the sync API's event loop ends with it)."""
+    with launched_chromium() as b:
+        yield b
 
 
 @pytest.fixture

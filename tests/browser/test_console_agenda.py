@@ -7,18 +7,13 @@ the pressed button says "正在保存…" while the post is on its way, and that
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from core.settings import PROJECT_ROOT
-from tests.browser.conftest import STARTUP_TIMEOUT, DemoServer, _free_port, _healthy
+from tests.browser.conftest import DemoServer, running_server
 from tests.browser.test_chair_flow import assert_touch_targets
 
 pytestmark = pytest.mark.browser
@@ -28,30 +23,8 @@ pytestmark = pytest.mark.browser
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """A demo of this module's own: this test opens the demo's draft meeting, which the chair-flow
     test (sharing the session's demo) expects to find still a draft."""
-    data_dir = tmp_path_factory.mktemp("demo-console")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    err_path = data_dir / "server.stderr"
-    with open(data_dir / "server.stdout", "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)],
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=err,
-            stdin=subprocess.DEVNULL)
-    server = DemoServer(url=url, data_dir=data_dir, process=process, stderr_path=err_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"yishi demo did not start:\n{server.stderr()}", pytrace=False)
-            time.sleep(0.1)
+    with running_server(tmp_path_factory.mktemp("demo-console")) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def _login(page: Page) -> None:

@@ -8,9 +8,6 @@ the shared one: switching a plugin off there would change what other browser tes
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.settings import PROJECT_ROOT
-from tests.browser.conftest import STARTUP_TIMEOUT, TABLET, DemoServer, _free_port, _healthy, log_in
+from tests.browser.conftest import TABLET, DemoServer, log_in, running_server
 from tests.test_plugin_kit import pip_install
 
 pytestmark = pytest.mark.browser
@@ -38,31 +35,9 @@ def kit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]
     pip_install(source, site)
     registry = work / "plugin_registry.toml"
     registry.write_text(f"[plugins.sanfang]\nenabled = true\n\n[plugins.{NAME}]\nenabled = true\n", encoding="utf-8")
-    data_dir = work / "demo"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "YISHI_PLUGIN_REGISTRY": str(registry),
-           "PYTHONPATH": os.pathsep.join([str(site), str(PROJECT_ROOT)])}
-    err_path = work / "server.stderr"
-    with open(work / "server.stdout", "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-    server = DemoServer(url=url, data_dir=data_dir, process=process, stderr_path=err_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"yishi demo with {NAME} did not start.\n--- stderr ---\n{server.stderr()}", pytrace=False)
-            time.sleep(0.1)
+    env = {"YISHI_PLUGIN_REGISTRY": str(registry), "PYTHONPATH": os.pathsep.join([str(site), str(PROJECT_ROOT)])}
+    with running_server(work / "demo", f"yishi demo with {NAME}", env=env) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def test_the_admin_switches_a_plugin_off_and_on(browser, kit_server: DemoServer, artifacts: Path) -> None:

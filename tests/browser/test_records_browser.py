@@ -8,16 +8,13 @@ test depends on no other test's data.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from core.settings import PROJECT_ROOT
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, STARTUP_TIMEOUT, TABLET, _free_port, _healthy
+from tests.browser.conftest import TABLET, launched_chromium, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,41 +25,15 @@ PHONE = {"width": 360, "height": 740}
 @pytest.fixture(scope="module")
 def kit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("records-kit")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    err_path = data_dir / "server.stderr"
-    with open(err_path, "wb") as err:
-        process = subprocess.Popen([sys.executable, str(SERVE), str(data_dir / "data"), str(port)], cwd=PROJECT_ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the records kit server did not start:\n{err_path.read_text(errors='replace')}",
-                            pytrace=False)
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with running_server(data_dir, "the records kit server",
+                        command=lambda port: [sys.executable, str(SERVE), str(data_dir / "data"), str(port)]) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched_chromium() as b:
+        yield b
 
 
 def test_a_record_is_stepped_on_a_tablet_and_signed_on_two_phones(kit_server: str, chromium) -> None:

@@ -7,18 +7,12 @@ on no other plugin's demo data and changes nothing another browser test reads.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from core.settings import PROJECT_ROOT
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, STARTUP_TIMEOUT, _free_port, _healthy
+from tests.browser.conftest import launched_chromium, running_server
 from tests.plugins.jiexiang.conftest import REGISTRY
 
 pytestmark = pytest.mark.browser
@@ -29,42 +23,14 @@ def jx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("jiexiang-demo")
     registry = data_dir / "plugin_registry.toml"
     registry.write_text(textwrap.dedent(REGISTRY), encoding="utf-8")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "YISHI_PLUGIN_REGISTRY": str(registry)}
-    err_path = data_dir / "server.stderr"
-    with open(err_path, "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"yishi demo did not start:\n{err_path.read_text(errors='replace')}", pytrace=False)
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with running_server(data_dir, env={"YISHI_PLUGIN_REGISTRY": str(registry)}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched_chromium() as b:
+        yield b
 
 
 def test_the_shop_owner_signs_on_her_phone_and_the_agreement_takes_effect(jx_server: str, chromium) -> None:

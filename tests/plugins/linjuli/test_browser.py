@@ -8,31 +8,17 @@ registry), and creates its own check rather than relying on the demo's.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from core.settings import PROJECT_ROOT
+from tests.browser.conftest import launched_chromium, running_server
 from tests.plugins.linjuli.conftest import REGISTRY
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 TABLET = {"width": 1024, "height": 768}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,39 +26,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("linjuli_demo")
     registry = work / "plugin_registry.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "YISHI_PLUGIN_REGISTRY": str(registry)}
-    with open(work / "err", "wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "core.cli", "demo", "--data-dir", str(work / "data"),
-                                    "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=err, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("yishi demo did not start:\n" + (work / "err").read_text(errors="replace"))
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_server(work / "data", env={"YISHI_PLUGIN_REGISTRY": str(registry)}, timeout=60) as demo:
+        yield demo.url
 
 
 @pytest.fixture(scope="module")
 def page(server: str) -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"], headless=True)
+    with launched_chromium() as browser:
         context = browser.new_context(viewport=TABLET, base_url=server, locale="zh-CN")
         context.set_default_timeout(10_000)
         pg = context.new_page()
@@ -82,7 +42,6 @@ def page(server: str) -> Iterator[object]:
         pg.click("main button[type=submit]")
         pg.wait_for_url(re.compile(r"/$"))
         yield pg
-        browser.close()
 
 
 def test_a_grid_worker_records_a_check_and_its_fix(page) -> None:
