@@ -20,6 +20,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from core import spreadsheet
 from core.accounts.permissions import AUTHENTICATED, PUBLIC, AccessPolicy, CurrentUser, current_user
 from core.dashboard import export, figures, rollup, svg
 from core.i18n import _
@@ -164,9 +165,9 @@ class DashboardController(Controller):
         head, rows = export.table(fig, name)
         title = f"{fig.unit['name']}-{export.table_titles()[name]}-{period.start_text}~{period.end_text}"
         if kind == "csv":
-            body, media = export.to_csv(head, rows), "text/csv; charset=utf-8"
+            body, media = spreadsheet.to_csv(head, rows), "text/csv; charset=utf-8"
         else:
-            body = export.to_xlsx(export.table_titles()[name], head, rows)
+            body = spreadsheet.to_xlsx(export.table_titles()[name], head, rows)
             media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         from urllib.parse import quote
 

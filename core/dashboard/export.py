@@ -1,9 +1,7 @@
-"""The dashboard's tables as rows (shared by the page and the downloads), and CSV / XLSX writers."""
+"""The dashboard's tables as rows, shared by the page and the downloads (core.spreadsheet writes the files)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from core.dashboard.figures import Breakdown, Totals, UnitFigures
@@ -50,34 +48,3 @@ def rows_of(figures: UnitFigures, name: str) -> list[Breakdown]:
 def table(figures: UnitFigures, name: str) -> tuple[list[str], list[list[Any]]]:
     """The table ``name`` as a header row and data rows (what the page and the downloads show)."""
     return headers(name), [[b.label, *row_values(name, b.totals)] for b in rows_of(figures, name)]
-
-
-def to_csv(head: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with BOM, so Excel opens the Chinese right."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(head)
-    for row in rows:
-        writer.writerow([_safe(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(title: str, head: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(head)
-    for row in rows:
-        sheet.append([_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _safe(value: Any) -> Any:
-    """A name starting with = + - @ would be run as a formula by Excel: quote it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -9,12 +9,11 @@ correctly; XLSX has a bold header row, frozen, and column widths that fit.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from core import spreadsheet
 from core.i18n import _
 from core.org.tables import Council
 from core.topics.services import topic_state_labels
@@ -154,36 +153,6 @@ def _refuse_too_many(rows: list[Any]) -> None:
         raise LedgerError(_("超过 {n} 行，请缩短时间段或加筛选条件。").format(n=MAX_ROWS))
 
 
-def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in rows:  # a cell starting with = + - @ would run as a formula in Excel: quote it
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def to_xlsx(title: str, headers: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(["'" + c if isinstance(c, str) and c[:1] == "=" else c for c in row])
-    ws.freeze_panes = "A2"
-    for i, header in enumerate(headers, start=1):
-        width = max([len(str(header))] + [len(str(r[i - 1])) for r in rows[:500]])
-        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, 4 + width * 2)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 async def export_ledger(kind: str, f: LedgerFilters, fmt: str) -> tuple[bytes, int]:
     """The ledger as file bytes and its number of rows."""
     if kind not in KINDS:
@@ -194,8 +163,8 @@ async def export_ledger(kind: str, f: LedgerFilters, fmt: str) -> tuple[bytes, i
         raise LedgerError(_("议事机构 {id} 不存在。").format(id=f.council))
     headers, rows = await (topic_rows(f) if kind == "topics" else task_rows(f))
     if fmt == "csv":
-        return to_csv(headers, rows), len(rows)
-    return to_xlsx(ledger_title(kind), headers, rows), len(rows)
+        return spreadsheet.to_csv(headers, rows), len(rows)
+    return spreadsheet.to_xlsx(ledger_title(kind), headers, rows), len(rows)
 
 
 def ledger_title(kind: str) -> str:

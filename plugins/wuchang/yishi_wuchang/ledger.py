@@ -8,8 +8,6 @@ step, or the department's 办结 report on its task; an issue with none yet is f
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core import spreadsheet
 from core.i18n import _
 from core.meetings.tables import AgendaItem, Meeting
 from core.topics.tables import Rating, Task, TaskReport, Topic, TopicEvent
@@ -149,28 +148,21 @@ async def department_sheet(meeting_id: int, department_id: int) -> list[dict[str
 # -------------------------------------------------------------------------------------------------
 
 def ledger_csv(issues: Iterable[dict[str, Any]], meetings: dict[int, dict[str, Any]], spec_label: Any) -> bytes:
-    """The ledger as UTF-8 CSV with a BOM (so Excel opens it in Chinese)."""
+    """The ledger as UTF-8 CSV with a BOM (so Excel opens it in Chinese), typed text formula-safe."""
     tracks = {"explain": _("解疑释惑"), "onsite": _("现场办公"), "concentrate": _("集中交办")}
     ratings = rating_labels()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("恳谈会"), _("日期"), _("序号"), _("提出人"), _("类别"), _("反映的问题"), _("分流"),
-                     _("责任单位"), _("办理时限"), _("状态"), _("回音"), _("是否回音"), _("满意度")])
+    headers = [_("恳谈会"), _("日期"), _("序号"), _("提出人"), _("类别"), _("反映的问题"), _("分流"),
+               _("责任单位"), _("办理时限"), _("状态"), _("回音"), _("是否回音"), _("满意度")]
+    rows = []
     for i in issues:
         m = meetings[i["meeting"]]
-        writer.writerow([
-            m["title"], local_date(m["starts_at"]).isoformat(), i["no"], _csv_safe(i["proposer_name"]),
-            _csv_safe(i["category"]), _csv_safe(i["title"]), tracks.get(i["track"], ""),
-            "、".join(t["department_name"] for t in i["tasks"]),
+        rows.append([
+            m["title"], local_date(m["starts_at"]).isoformat(), i["no"], i["proposer_name"], i["category"],
+            i["title"], tracks.get(i["track"], ""), "、".join(t["department_name"] for t in i["tasks"]),
             "、".join(t["deadline"].isoformat() for t in i["tasks"]), spec_label(i["state"]),
-            _csv_safe(i["reply"]), _("已回音") if i["replied"] else i["flag"], ratings.get(i["rating"] or "", ""),
+            i["reply"], _("已回音") if i["replied"] else i["flag"], ratings.get(i["rating"] or "", ""),
         ])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _csv_safe(text: str) -> str:
-    """Typed text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet.to_csv(headers, rows)
 
 
 # -------------------------------------------------------------------------------------------------
