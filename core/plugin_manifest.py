@@ -49,9 +49,11 @@ FOLDER_HOOKS: dict[str, str] = {
     "templates": "yishi_template_dirs",
     "static": "yishi_static_dirs",
 }
-MENU_AUDIENCES = ("all", "user", "staff")
-"""``who`` sees a menu link: everyone, anyone logged in, or staff (an administrator or an account
-attached to an org unit — the same people who see 统计)."""
+MENU_AUDIENCES = ("all", "user", "staff", "member")
+"""``who`` sees a menu link: everyone, anyone logged in, staff (an administrator or an account
+attached to an org unit — the same people who see 统计), or the practice's members (an administrator
+or anyone with a seat on a council run under this plugin's practice: a 三方 chair does not see
+屋场恳谈会 in the menu)."""
 
 _TOP_KEYS = {"plugin", "practice", "permissions", "menu"}
 _PLUGIN_KEYS = {"id", "name", "version", "core", "description", "author"}
@@ -68,13 +70,21 @@ class MenuLink:
     href: str
     label: str
     who: str = "all"
+    #: the plugin's practice id, for ``who = "member"``
+    practice: str = ""
 
     def shown_to(self, user: Any) -> bool:
         if self.who == "all":
             return True
         if user is None:
             return False
-        return self.who == "user" or bool(getattr(user, "is_admin", False) or getattr(user, "unit", None))
+        if self.who == "user":
+            return True
+        if getattr(user, "is_admin", False):
+            return True
+        if self.who == "member":
+            return self.practice in getattr(user, "practices", ())
+        return bool(getattr(user, "unit", None))
 
 
 @dataclass(frozen=True)
@@ -200,7 +210,7 @@ def _validate(path: Path, data: dict[str, Any], problems: Problems) -> Manifest:
     meta = _plugin(data.get("plugin"), problems)
     practice = _practice(data.get("practice"), meta, problems)
     permissions = _permissions(data.get("permissions"), problems)
-    menu = _menu(data.get("menu"), problems)
+    menu = _menu(data.get("menu"), problems, practice.id if practice else "")
     problems.raise_if_any()
     assert meta is not None
     return Manifest(path=path, meta=meta, practice=practice, permissions=permissions, menu=menu)
@@ -345,7 +355,7 @@ def _permissions(table: Any, problems: Problems) -> dict[str, tuple[str, ...]]:
     return grants
 
 
-def _menu(items: Any, problems: Problems) -> tuple[MenuLink, ...]:
+def _menu(items: Any, problems: Problems, practice: str) -> tuple[MenuLink, ...]:
     locate = problems.locate
     if items is None:
         return ()
@@ -368,8 +378,14 @@ def _menu(items: Any, problems: Problems) -> tuple[MenuLink, ...]:
                          f'the link must start with /, e.g. "/p/<plugin id>/", got {href!r}')
         if who not in MENU_AUDIENCES:
             problems.add(f"{prefix}.who", line("who"),
-                         f"只能是 \"all\"（所有人）、\"user\"（已登录）或 \"staff\"（工作人员），现为 {who!r}",
-                         f'must be "all", "user" (logged in) or "staff", got {who!r}')
+                         f"只能是 \"all\"（所有人）、\"user\"（已登录）、\"staff\"（工作人员）"
+                         f"或 \"member\"（本实践议事机构的成员），现为 {who!r}",
+                         f'must be "all", "user" (logged in), "staff" or "member" (of a council of this '
+                         f"practice), got {who!r}")
+        elif who == "member" and not practice:
+            problems.add(f"{prefix}.who", line("who"),
+                         "who = \"member\" 需要本插件在 [practice] 中声明议事实践",
+                         'who = "member" needs the plugin to declare its practice in [practice]')
         elif href and label:
-            links.append(MenuLink(href=href, label=label, who=who))
+            links.append(MenuLink(href=href, label=label, who=who, practice=practice))
     return tuple(links)

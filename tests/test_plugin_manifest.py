@@ -175,6 +175,37 @@ def test_a_hook_in_the_module_wins_over_the_convention(site: Callable[..., Path]
     assert plugins.practices["lvyuan"].role_label("gardener") == "护绿员"
 
 
+def test_member_links_show_to_the_practices_members_and_administrators(site: Callable[..., Path],
+                                                                        tmp_path: Path) -> None:
+    """A 三方 chair's menu does not list 屋场恳谈会: ``who = "member"`` needs a seat on a council of
+    the plugin's practice (or an administrator's account); staff and other councils' members don't see it."""
+    site("lvyuan", {"plugin.py": "", "plugin.toml": GOOD.replace('who = "user"', 'who = "member"'),
+                    "forms/lvyuan_tishi.toml": FORM})
+    plugins = load_plugins(tmp_path / "plugin_registry.toml")
+    member = SimpleNamespace(is_admin=False, unit=None, practices=frozenset({"lvyuan"}))
+    other = SimpleNamespace(is_admin=False, unit=None, practices=frozenset({"sanfang"}))
+    staff = SimpleNamespace(is_admin=False, unit=7, practices=frozenset())
+    admin = SimpleNamespace(is_admin=True, unit=None, practices=frozenset())
+
+    def hrefs(user: object) -> list[str]:
+        return [link["href"] for link in menu(plugins, "lvyuan", user)]
+
+    assert hrefs(None) == ["/p/lvyuan/"]
+    assert hrefs(other) == ["/p/lvyuan/"]
+    assert hrefs(staff) == ["/p/lvyuan/", "/p/lvyuan/manage"]
+    assert hrefs(member) == ["/p/lvyuan/", "/p/lvyuan/mine"]
+    assert hrefs(admin) == ["/p/lvyuan/", "/p/lvyuan/manage", "/p/lvyuan/mine"]
+
+
+def test_a_member_link_needs_a_practice(tmp_path: Path) -> None:
+    text = GOOD.replace('who = "user"', 'who = "member"')
+    text = text[:text.index("[practice]")] + text[text.index("[permissions]"):]
+    (tmp_path / "plugin.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as refused:
+        load_manifest(tmp_path / "plugin.toml")
+    assert "menu[3].who" in str(refused.value) and "[practice]" in str(refused.value)
+
+
 def test_the_bundled_plugins_are_declared_by_their_manifests(tmp_path: Path) -> None:
     registry = tmp_path / "plugin_registry.toml"
     registry.write_text("[plugins.linjuli]\nenabled = true\n[plugins.wuchang]\nenabled = true\n", encoding="utf-8")

@@ -35,6 +35,8 @@ class CurrentUser:
     #: council id → role ids held there
     roles: dict[int, frozenset[str]] = field(default_factory=dict)
     session_hash: str = ""
+    #: the practices of the councils in ``roles`` (for menu links shown to a practice's members)
+    practices: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> str:
@@ -106,10 +108,14 @@ async def _load(digest: str) -> CurrentUser | None:
         return None
     u = row["user"]
     roles: dict[int, set[str]] = {}
+    practices: set[str] = set()
     if u["person"] is not None:
-        for seat in await CouncilMember.select(CouncilMember.council, CouncilMember.role).where(
+        for seat in await CouncilMember.select(CouncilMember.council, CouncilMember.role,
+                                               CouncilMember.council.practice).where(
                 CouncilMember.person == u["person"]):
             roles.setdefault(seat["council"], set()).add(seat["role"])
+            practices.add(seat["council.practice"])
     return CurrentUser(id=u["id"], username=u["username"], display_name=u["display_name"],
                        is_admin=u["is_admin"], unit=u["unit"], person=u["person"],
-                       roles={k: frozenset(v) for k, v in roles.items()}, session_hash=digest)
+                       roles={k: frozenset(v) for k, v in roles.items()}, session_hash=digest,
+                       practices=frozenset(practices))

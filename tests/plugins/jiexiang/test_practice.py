@@ -11,6 +11,7 @@ from core.plugins import load_plugins
 from core.records.tables import Record, RecordSignature
 from core.topics.tables import Topic, TopicEvent
 from tests.conftest import http_client, login
+from tests.factories import make_council
 from tests.plugins.jiexiang.conftest import REGISTRY, make_jiexiang_council
 
 
@@ -112,3 +113,17 @@ async def test_the_chair_schedules_a_lane_tea_and_staff_of_the_street_see_the_co
         await login(far, "xinghuacun")
         assert "四牌楼商圈街巷议事会" not in (await far.get("/p/jiexiang/")).text
         assert (await far.get(f"/councils/{council.id}/records/jiexiang_tiaojie")).status_code == 403
+
+
+async def test_the_menu_lists_jiexiang_only_for_its_members(jx_app) -> None:
+    """The 街巷议事会 link is in the header of its own councils' members, not in a 三方 chair's nor a
+    resident's (the page behind it would only say "您还不是任何街巷议事会的成员")."""
+    await make_jiexiang_council()
+    await make_council("sanfang")
+    link = 'href="/p/jiexiang/"'
+    async with http_client(jx_app) as guide, http_client(jx_app) as chair, http_client(jx_app) as anyone:
+        await login(guide, "jx_guide")
+        await login(chair, "chair")
+        assert link in (await guide.get("/")).text
+        assert link not in (await chair.get("/")).text
+        assert link not in (await anyone.get("/login")).text
