@@ -50,8 +50,8 @@ for _noisy in ("weasyprint", "weasyprint.progress", "piccolo", "fontTools"):
 def create_app(settings: Settings | None = None, plugins: PluginSystem | None = None) -> Litestar:
     """Build the app. With no arguments, read the environment and plugin_registry.toml."""
     settings = settings or Settings.from_env()
+    use_locale(settings.locale)  # first: specs are translated as the plugins' TOML is read
     plugins = plugins or load_plugins(settings.plugin_registry)
-    use_locale(settings.locale)
 
     template_layers = [(pid, [Path(d) for d in dirs])
                        for pid, dirs in plugins.call_each("yishi_template_dirs")]

@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _with_db(settings: Settings, work: Callable[[Any], Any]) -> Any:
     from core import db
+    from core.i18n import use_locale
     from core.plugins import load_plugins
 
+    use_locale(settings.locale)  # documents and ledgers written by the CLI speak the deployment's language
     plugins = load_plugins(settings.plugin_registry)
     apps = [a for _pid, apps in plugins.call_each("yishi_piccolo_apps") for a in apps]
     engine = await db.connect(settings.database_url, apps)

@@ -20,6 +20,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "zh_CN"
 
 _active: list[gettext.NullTranslations] = [gettext.NullTranslations()]
+_locale: list[str] = [DEFAULT_LOCALE]
 
 
 @cache
@@ -44,8 +45,25 @@ def translations(locale: str = DEFAULT_LOCALE) -> gettext.NullTranslations:
 def use_locale(locale: str) -> None:
     """Make ``locale`` the language of messages produced in Python code (``_()``)."""
     _active[0] = translations(locale)
+    _locale[0] = locale
 
 
 def _(message: str) -> str:
     """Mark a message for extraction and translate it into the deployment's language."""
     return _active[0].gettext(message)
+
+
+def current_locale() -> str:
+    """The locale :func:`use_locale` last chose (``zh_CN`` until then)."""
+    return _locale[0]
+
+
+def spec_text(text: str) -> str:
+    """A TOML spec's text people read (a label, a title, a help line), in the deployment's language.
+
+    Forms, workflows, record kinds and plugin manifests are written in Chinese; each such string is a
+    msgid (extracted from the TOML files by :mod:`core.i18n_toml`), translated once when the spec is
+    read, so the loaded spec speaks the deployment's language while stored values (option values,
+    state and transition ids) stay as written. Empty text stays empty (gettext would give the header).
+    """
+    return _active[0].gettext(text) if text else text

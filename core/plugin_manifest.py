@@ -34,6 +34,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from core.i18n import spec_text
 from core.lowcode.specs import Problems, parse_spec, read_spec
 from core.plugin_meta import PLUGIN_ID, PluginMeta, hookimpl
 from core.practices import Practice, Role
@@ -289,8 +290,9 @@ def _practice(table: Any, meta: PluginMeta | None, problems: Problems) -> Practi
                      "use 2–40 lowercase letters, digits or _ starting with a letter")
     values: dict[str, Any] = {
         "id": practice_id,
-        "name": _text(table, "name", "practice", line, problems, default=fallback.name),
-        "description": _text(table, "description", "practice", line, problems, default=fallback.description),
+        "name": spec_text(_text(table, "name", "practice", line, problems, default=fallback.name)),
+        "description": spec_text(_text(table, "description", "practice", line, problems,
+                                       default=fallback.description)),
     }
     for key in ("identity_check", "intake_form", "topic_workflow"):
         if key in table:
@@ -332,7 +334,7 @@ def _roles(items: Any, problems: Problems) -> tuple[Role, ...]:
         elif role_id in {role.id for role in roles}:
             problems.add(f"{prefix}.id", line("id"), f"角色 id {role_id!r} 重复", f"role id {role_id!r} is used twice")
         elif role_id and label:
-            roles.append(Role(role_id, label))
+            roles.append(Role(role_id, spec_text(label)))
     return tuple(roles)
 
 

@@ -83,7 +83,8 @@ def test_english_catalogue_translates_pages_and_python_messages(tmp_path: Path) 
 def test_every_message_has_an_english_translation(tmp_path: Path) -> None:
     """scripts/i18n.sh keeps messages.pot current; a new message without a translation fails here.
 
-    Messages come from core/ and the bundled plugins (plugins/*/yishi_*/), one catalogue for both.
+    Messages come from core/, the shared TOML specs (forms/) and the bundled plugins
+    (plugins/*/yishi_*/, their TOML specs included), one catalogue for all.
     """
     from babel.messages.pofile import read_po
 
@@ -97,9 +98,41 @@ def test_every_message_has_an_english_translation(tmp_path: Path) -> None:
     root = LOCALE_DIR.parent.parent
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(root / "babel.cfg"),
-                    "-o", str(pot), str(root / "core"), str(root / "plugins")], check=True, capture_output=True)
+                    "-o", str(pot), str(root / "core"), str(root / "forms"), str(root / "plugins")],
+                   check=True, capture_output=True)
     with pot.open("rb") as fh:
         template = read_po(fh)
     ids = {m.id for m in template if m.id}
     assert ids <= {m.id for m in catalog if m.id}, "run scripts/i18n.sh and translate the new messages"
     assert not [m.id for m in catalog if m.id and not m.string], "untranslated messages in en"
+
+
+def test_toml_specs_are_read_in_the_deployments_language(tmp_path: Path) -> None:
+    """Forms, workflows and plugin manifests are written in Chinese; an English deployment reads their
+    labels in English (the TOML texts are msgids, core.i18n_toml), while what is stored — an option's
+    value, a state's id — stays as written, so data is the same whatever the language."""
+    from core.i18n import translations, use_locale
+    from core.lowcode.registry import shared_form
+    from core.lowcode.workflows import shared_workflows
+    from core.plugins import load_plugins
+
+    english = translations("en").gettext
+    registry = tmp_path / "plugin_registry.toml"
+    registry.write_text("[plugins.jiexiang]\nenabled = true\n", encoding="utf-8")
+    try:
+        use_locale("en")
+        form = shared_form("tishi")
+        title, category = form.field("title"), form.field("category")
+        topic = shared_workflows()["topic"]
+        practice = load_plugins(registry).practices["jiexiang"]
+    finally:
+        use_locale("zh_CN")
+    for chinese, read in [("居民提事表", form.title), ("议题", title.label), ("停车", category.options[0].label),
+                          ("已提出", topic.state_label("raised")), ("街巷议事会", practice.name),
+                          ("巷导", practice.role_label("lane_guide"))]:
+        assert read == english(chinese) and read != chinese
+    assert category.options[0].value == "停车"
+    assert [t.id for t in topic.transitions][:2] == ["accept", "merge"]
+    # the Chinese deployment is untouched by the English one read before it
+    assert shared_form("tishi").field("title").label == "议题"
+    assert shared_workflows()["topic"].state_label("raised") == "已提出"

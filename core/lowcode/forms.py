@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.i18n import _
+from core.i18n import _, spec_text
 from core.lowcode.specs import Problems, check_version, parse_spec, read_spec
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -388,8 +388,8 @@ class _FormLoader:
 
         self.problems.raise_if_any()
         assert isinstance(form_id, str) and isinstance(version, int) and isinstance(title, str)
-        return FormSpec(id=form_id, version=version, title=title.strip(), fields=tuple(fields),
-                        description=description.strip(), source=self.problems.source)
+        return FormSpec(id=form_id, version=version, title=spec_text(title.strip()), fields=tuple(fields),
+                        description=spec_text(description.strip()), source=self.problems.source)
 
     # -- one field ---------------------------------------------------------------------------
 
@@ -461,7 +461,12 @@ class _FormLoader:
         if checker.failed or not ok:
             return None, attrs["show_if"]
         assert isinstance(name, str) and isinstance(label, str) and isinstance(ftype, str)
-        return Field(name=name, label=label.strip(), type=ftype, **attrs), attrs["show_if"]
+        for text_key in ("help", "placeholder", "pattern_message"):
+            if attrs.get(text_key):
+                attrs[text_key] = spec_text(attrs[text_key])
+        if attrs.get("options"):
+            attrs["options"] = tuple(Option(o.value, spec_text(o.label)) for o in attrs["options"])
+        return Field(name=name, label=spec_text(label.strip()), type=ftype, **attrs), attrs["show_if"]
 
     def keys_text(self, c: _Keys, ftype: str) -> dict[str, Any]:
         out: dict[str, Any] = {"placeholder": c.string("placeholder", ""),

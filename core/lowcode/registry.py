@@ -13,6 +13,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TypeVar
 
+from core.i18n import current_locale
 from core.lowcode.forms import FormSpec, load_form_file
 from core.lowcode.specs import SpecError, SpecProblem
 
@@ -61,16 +62,17 @@ def load_shipped(folder: Traversable, prefix: str, load: Callable[[Traversable, 
 
 
 @cache
-def _load() -> dict[str, FormSpec]:
+def _load(locale: str) -> dict[str, FormSpec]:
+    """Read once per locale: the specs' labels are translated as they are read (core.i18n.spec_text)."""
     return load_shipped(forms_root(), "forms", lambda entry, source: load_form_file(entry, source=source),
                         "共享表单", "shared form")
 
 
 def shared_forms() -> dict[str, FormSpec]:
     """Every shared form by id (a fresh dict each call; the specs themselves are immutable)."""
-    return dict(_load())
+    return dict(_load(current_locale()))
 
 
 def shared_form(form_id: str) -> FormSpec:
     """One shared form; ``KeyError`` if there is none with that id."""
-    return _load()[form_id]
+    return _load(current_locale())[form_id]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import YishiError
-from core.i18n import _
+from core.i18n import _, spec_text
 from core.lowcode.specs import Problems, check_version, decode_spec, parse_spec, read_spec
 
 WORKFLOW_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
@@ -258,7 +258,7 @@ class _WorkflowLoader:
         self.problems.raise_if_any()
         assert isinstance(workflow_id, str) and isinstance(version, int) and isinstance(initial, str)
         return WorkflowSpec(id=workflow_id, version=version, initial=initial, states=states,
-                            transitions=tuple(transitions), on_enter=on_enter, label=label.strip(),
+                            transitions=tuple(transitions), on_enter=on_enter, label=spec_text(label.strip()),
                             source=self.problems.source)
 
     # -- states ----------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ class _WorkflowLoader:
                          f"terminal must be true or false, got {terminal!r}")
                 ok = False
             if ok:
-                states[state_id] = State(state_id, label.strip(), colour.upper(), terminal)
+                states[state_id] = State(state_id, spec_text(label.strip()), colour.upper(), terminal)
             else:
                 # Keep the state for the checks that follow, so one typo is not reported three times.
                 states[state_id] = State(state_id, state_id, DEFAULT_COLOUR, terminal is True)
@@ -484,7 +484,7 @@ class _WorkflowLoader:
                     f"reason must be true or false (whether a reason must be given), got {reason!r}")
             reason = False
 
-        return _RawTransition(index, transition_id, label.strip(), sources, target, tuple(roles), form, guard,
+        return _RawTransition(index, transition_id, spec_text(label.strip()), sources, target, tuple(roles), form, guard,
                               reason, broken or bool(bad_sources), bad_sources)
 
     def expand(self, raw: list[_RawTransition], states: dict[str, State]) -> list[Transition]:

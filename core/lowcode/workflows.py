@@ -13,7 +13,7 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
-from core.i18n import _
+from core.i18n import _, current_locale
 from core.lowcode.registry import forms_root, load_shipped, shared_forms
 from core.lowcode.workflow import WorkflowSpec, load_workflow_file
 
@@ -43,9 +43,15 @@ def workflow_dir() -> Traversable:
     return forms_root().joinpath("workflows")
 
 
-@cache
 def shared_workflows() -> Mapping[str, WorkflowSpec]:
-    """Every shared workflow by id, loaded and checked once.
+    """Every shared workflow by id, loaded and checked once (per locale: labels are translated as the
+    specs are read, core.i18n.spec_text)."""
+    return _load(current_locale())
+
+
+@cache
+def _load(locale: str) -> Mapping[str, WorkflowSpec]:
+    """The shared workflows read in ``locale``.
 
     Their guards must be core's and their forms shared forms. A problem is a bug in Yishi itself: it
     raises :class:`SpecError` naming the file, like any spec error, with the problems of every file.

@@ -1,0 +1,55 @@
+"""Babel extractor for the texts people read in TOML specs: forms, workflows and plugin manifests.
+
+Specs are written in Chinese, like the code; :func:`core.i18n.spec_text` translates each such text
+when the spec is read, so the strings below must reach the catalogue as msgids. babel.cfg names this
+function for ``forms/*.toml``, ``forms/workflows/*.toml`` and a bundled plugin's ``forms/``,
+``workflows/`` and ``plugin.toml``; ``scripts/i18n.sh`` and tests/test_templating.py run it.
+
+Only texts are taken, never identifiers or stored values: a field's ``name``, a state's id and an
+option's ``value`` stay as written (an option given as a bare string is its own value *and* label,
+so its label is extracted and its value is not touched).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from typing import IO, Any
+
+#: keys whose string value is read by people, wherever they appear in a spec
+TEXT_KEYS = frozenset({"label", "title", "description", "help", "placeholder", "pattern_message"})
+
+
+def texts(data: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
+    """Every human text of a parsed spec, in document order."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str) and (key in TEXT_KEYS or (key == "name" and path[-1:] in (("practice",),
+                                                                                             ("plugin",)))):
+                yield value.strip()
+            elif key == "options" and isinstance(value, list):
+                for option in value:
+                    if isinstance(option, str):
+                        yield option.strip()
+                    elif isinstance(option, dict) and isinstance(option.get("label"), str):
+                        yield option["label"].strip()
+            else:
+                yield from texts(value, (*path, key))
+    elif isinstance(data, list):
+        for item in data:
+            yield from texts(item, path)
+
+
+def extract_toml(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                 options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
+    """Babel's extraction-method interface: ``(line, funcname, message, comments)`` per text."""
+    source = fileobj.read().decode("utf-8-sig")
+    lines = source.splitlines()
+    seen: set[str] = set()
+    for text in texts(tomllib.loads(source)):
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        first = text.splitlines()[0]
+        line = next((number for number, content in enumerate(lines, 1) if first in content), 1)
+        yield line, None, text, []
