@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -110,7 +110,7 @@ class Manifest:
         hooks: dict[str, Callable[..., Any]] = {}
         if self.practice is not None:
             practice = self.practice
-            hooks["yishi_practices"] = lambda: [practice]
+            hooks["yishi_practices"] = lambda: [_translated(practice)]
         if self.permissions:
             grants = self.permissions
             hooks["yishi_permissions"] = lambda: dict(grants)
@@ -128,6 +128,13 @@ class Manifest:
             function.yishi_manifest = True  # type: ignore[attr-defined]
             hookimpl(function)
         return hooks
+
+
+def _translated(practice: Practice) -> Practice:
+    """The practice as this deployment reads it: the manifest keeps the Chinese msgids (it is read once
+    per process and cached with the module), the hook translates them each time the plugins load."""
+    return replace(practice, name=spec_text(practice.name), description=spec_text(practice.description),
+                   roles=tuple(replace(role, label=spec_text(role.label)) for role in practice.roles))
 
 
 def _folder_hook(path: Path) -> Callable[[], list[Path]]:
@@ -290,9 +297,8 @@ def _practice(table: Any, meta: PluginMeta | None, problems: Problems) -> Practi
                      "use 2–40 lowercase letters, digits or _ starting with a letter")
     values: dict[str, Any] = {
         "id": practice_id,
-        "name": spec_text(_text(table, "name", "practice", line, problems, default=fallback.name)),
-        "description": spec_text(_text(table, "description", "practice", line, problems,
-                                       default=fallback.description)),
+        "name": _text(table, "name", "practice", line, problems, default=fallback.name),
+        "description": _text(table, "description", "practice", line, problems, default=fallback.description),
     }
     for key in ("identity_check", "intake_form", "topic_workflow"):
         if key in table:
@@ -334,7 +340,7 @@ def _roles(items: Any, problems: Problems) -> tuple[Role, ...]:
         elif role_id in {role.id for role in roles}:
             problems.add(f"{prefix}.id", line("id"), f"角色 id {role_id!r} 重复", f"role id {role_id!r} is used twice")
         elif role_id and label:
-            roles.append(Role(role_id, spec_text(label)))
+            roles.append(Role(role_id, label))
     return tuple(roles)
 
 
