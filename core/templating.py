@@ -7,8 +7,9 @@ overrides: ``{% extends "core:base.html" %}``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,13 +22,25 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from markupsafe import Markup
 
-from core.i18n import translations
+from core.i18n import _, translations
 from core.themes import ThemeChoice
 
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
+
+
+def weekday_name(index: int) -> str:
+    """Monday = 0 → 周一 (Mon in English)."""
+    names = (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))
+    return names[index]
+
+
+def date_text(value: date) -> str:
+    """2026年11月20日 (20 Nov 2026 in English): one msgid, not 年/月/日 glued to numbers."""
+    return _("{year}年{month}月{day}日").format(year=value.year, month=value.month, day=value.day)
 
 
 class LayeredLoader(BaseLoader):
@@ -63,10 +76,26 @@ def local_time(value: datetime | None, fmt: str = "full") -> str:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
     value = value.astimezone(LOCAL_TZ)
     if fmt == "date":
-        return f"{value.year}年{value.month}月{value.day}日"
+        return date_text(value)
     if fmt == "time":
         return value.strftime("%H:%M")
-    return f"{value.year}年{value.month}月{value.day}日（周{WEEKDAYS[value.weekday()]}）{value:%H:%M}"
+    return _("{date}（{weekday}）{time}").format(date=date_text(value), weekday=weekday_name(value.weekday()),
+                                                time=f"{value:%H:%M}")
+
+
+def page_counter_content(gettext: Callable[[str], str]) -> Markup:
+    """The CSS ``content`` of a PDF's page counter (第 N 页 共 M 页 / Page N of M), from one msgid.
+
+    Used in an ``@page`` rule: ``content: {{ page_counter_content() }};``. The message's ``{page}`` and
+    ``{pages}`` become CSS counters; the words around them become quoted CSS strings.
+    """
+    parts = []
+    for piece in re.split(r"(\{pages?\})", gettext("第 {page} 页 共 {pages} 页")):
+        if piece in ("{page}", "{pages}"):
+            parts.append(f"counter({piece[1:-1]})")
+        elif piece:
+            parts.append('"' + piece.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return Markup(" ".join(parts))
 
 
 def build_environment(theme_dir: Path, plugin_template_dirs: list[tuple[str, list[Path]]],
@@ -84,6 +113,7 @@ def build_environment(theme_dir: Path, plugin_template_dirs: list[tuple[str, lis
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local_time"] = local_time
+    env.globals["page_counter_content"] = lambda: page_counter_content(translations(locale).gettext)
     env.globals["themes"] = ThemeChoice.for_dir(theme_dir)  # base.html: this request's stylesheet
     env.globals.update(globals_ or {})
     return env

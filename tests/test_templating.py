@@ -61,6 +61,25 @@ def test_local_time_is_shanghai() -> None:
     assert local_time(None) == ""
 
 
+def test_dates_and_page_counters_are_whole_messages_in_english(tmp_path: Path) -> None:
+    """No 年/月/日 or 第…页 glued around numbers: an English deployment reads whole sentences."""
+    from core.i18n import use_locale
+
+    when = datetime(2026, 11, 20, 11, 30, tzinfo=UTC)
+    try:
+        use_locale("en")
+        assert local_time(when) == "2026-11-20 (Fri) 19:30"
+        assert local_time(when, "date") == "2026-11-20"
+    finally:
+        use_locale("zh_CN")
+    assert local_time(when) == "2026年11月20日（周五）19:30"
+    css = "{{ page_counter_content() }}"
+    assert build_environment(tmp_path, [], "en").from_string(css).render() == \
+        '"Page " counter(page) " of " counter(pages)'
+    assert build_environment(tmp_path, [], "zh_CN").from_string(css).render() == \
+        '"第 " counter(page) " 页 共 " counter(pages) " 页"'
+
+
 def test_english_catalogue_translates_pages_and_python_messages(tmp_path: Path) -> None:
     """zh_CN is the source language; another locale comes from its .po catalogue through Babel."""
     from core.i18n import _, translations, use_locale

@@ -1056,7 +1056,9 @@ def _parse_datetime(text: str) -> datetime | None:
 
 
 def _cn_date(value: date) -> str:
-    text = f"{value.year}年{value.month}月{value.day}日"
+    from core.templating import date_text
+
+    text = date_text(value)
     if isinstance(value, datetime):
         text += f" {value:%H:%M}"
     return text
