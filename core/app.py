@@ -128,15 +128,23 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
         debug=settings.debug,
     )
     _require_declared_permissions(app, plugins)
+    lean_votes.wrap(app)  # a plain phone vote is answered in front of Litestar (core/voting/lean.py)
     app.state.settings = settings
     app.state.plugins = plugins
     app.state.jinja = env
-    app.state.plugin_switches = PluginSwitches(plugins, loader=env.loader, jinja=env)  # /admin/plugins
     app.state.login_limits = login_limiters()
     app.state.resident_limits = resident_limiters()
     app.state.access = AccessPolicy.from_hooks(
         [grants for _pid, grants in plugins.call_each("yishi_permissions")],
         [resolvers for _pid, resolvers in plugins.call_each("yishi_council_resolvers")])
+
+    def regrant() -> None:
+        """A plugin switched off or on: its role grants go or come back (hooks skip disabled plugins)."""
+        app.state.access.grants = AccessPolicy.from_hooks(
+            [grants for _pid, grants in plugins.call_each("yishi_permissions")], []).grants
+
+    app.state.plugin_switches = PluginSwitches(plugins, loader=env.loader, jinja=env,  # /admin/plugins
+                                               on_change=regrant)
     return app
 
 

@@ -8,7 +8,9 @@ the choice is a row of ``yishi_plugin_switch`` (audited), and every server proce
 - :func:`plugin_switch_guard` answers 404 under ``/p/<id>/`` and ``/static/plugins/<id>/``;
 - :meth:`core.plugins.PluginSystem.set_disabled` stops calling its hooks (menu links, minutes
   context, transitions) and stops offering its practices;
-- its template folders leave the template lookup (an override of a core page goes with them).
+- its template folders leave the template lookup (an override of a core page goes with them);
+- the permissions it grants to roles (``yishi_permissions``) are withdrawn, as after a restart with
+  the plugin off: a 巷导 no longer reads the council's topics through the 街巷议事会 plugin's grant.
 
 Nothing is deleted: its tables, councils, topics and meetings stay, and switching it on again
 brings everything back. A plugin the registry does not enable is not loaded, so it cannot be
@@ -50,6 +52,8 @@ class PluginSwitches:
     plugins: PluginSystem
     loader: Any = None  # the Jinja LayeredLoader, whose layers follow the switches
     jinja: Any = None
+    #: called after the set of switched-off plugins changed (the app rebuilds its role grants)
+    on_change: Any = None
     checked_at: float = -1e9
     _layers: list[Any] = field(default_factory=list)
 
@@ -79,6 +83,8 @@ class PluginSwitches:
             self.loader.by_name = dict(self.loader.layers)
             if self.jinja is not None and self.jinja.cache is not None:
                 self.jinja.cache.clear()  # compiled templates remember which layer they came from
+        if self.on_change is not None:
+            self.on_change()
 
     def off(self, path: str) -> bool:
         """Whether ``path`` belongs to a plugin that is switched off."""

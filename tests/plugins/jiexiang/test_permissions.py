@@ -73,3 +73,22 @@ async def test_guessing_signing_links_is_slowed_down(jx_app) -> None:
         answers = [(await guesser.get(f"/records/sign/{KIND}/a/{n}.1.AAAAAAAAAAAAAAAAAAAAAA")).status_code
                    for n in range(1, 32)]
     assert answers[:30] == [404] * 30 and answers[30] == 429
+
+
+async def test_switching_the_plugin_off_withdraws_its_grants_until_it_is_on_again(jx_app) -> None:
+    """The 巷导 reads the council's topics through the grant in jiexiang's plugin.toml; with the plugin
+    switched off on /admin/plugins that grant is gone at once (as after a restart with it off), and it
+    comes back with the switch."""
+    council = await make_jiexiang_council()
+    await make_user("jx_admin", is_admin=True)
+    topics = f"/councils/{council.id}/topics"
+    async with http_client(jx_app) as guide, http_client(jx_app) as admin:
+        await login(guide, "jx_guide")
+        await login(admin, "jx_admin")
+        before = await guide.get(topics)
+        assert (await admin.post("/admin/plugins/jiexiang/enabled", data={"enabled": "0"})).status_code == 303
+        while_off = await guide.get(topics)
+        assert (await admin.post("/admin/plugins/jiexiang/enabled", data={"enabled": "1"})).status_code == 303
+        after = await guide.get(topics)
+    assert before.status_code == 200 and after.status_code == 200
+    assert while_off.status_code == 403
