@@ -1,9 +1,11 @@
-"""Babel extractor for the texts people read in TOML specs: forms, workflows and plugin manifests.
+"""Babel extractor for the texts people read in TOML specs: forms, workflows, plugin manifests and a
+practice's meeting capture (capture.toml).
 
 Specs are written in Chinese, like the code; :func:`core.i18n.spec_text` translates each such text
 when the spec is read, so the strings below must reach the catalogue as msgids. babel.cfg names this
 function for ``forms/*.toml``, ``forms/workflows/*.toml`` and a bundled plugin's ``forms/``,
-``workflows/`` and ``plugin.toml``; ``scripts/i18n.sh`` and tests/test_templating.py run it.
+``workflows/``, ``plugin.toml`` and ``capture.toml`` (whose texts core passes through ``_()`` as it
+shows them); ``scripts/i18n.sh`` and tests/test_templating.py run it.
 
 Only texts are taken, never identifiers or stored values: a field's ``name``, a state's id and an
 option's ``value`` stay as written (an option given as a bare string is its own value *and* label,
@@ -18,6 +20,8 @@ from typing import IO, Any
 
 #: keys whose string value is read by people, wherever they appear in a spec
 TEXT_KEYS = frozenset({"label", "title", "description", "help", "placeholder", "pattern_message"})
+#: tables whose every string value is read by people (capture.toml's ``[nouns]`` and ledger ``labels``)
+TEXT_TABLES = frozenset({"nouns", "labels"})
 
 
 def texts(data: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
@@ -27,6 +31,10 @@ def texts(data: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
             if isinstance(value, str) and (key in TEXT_KEYS or (key == "name" and path[-1:] in (("practice",),
                                                                                              ("plugin",)))):
                 yield value.strip()
+            elif key == "fields" and isinstance(value, dict):
+                continue  # capture.toml's [fields] maps roles to a form's field names: identifiers
+            elif key in TEXT_TABLES and isinstance(value, dict):
+                yield from (text.strip() for text in value.values() if isinstance(text, str))
             elif key == "options" and isinstance(value, list):
                 for option in value:
                     if isinstance(option, str):
@@ -51,5 +59,7 @@ def extract_toml(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
             continue
         seen.add(text)
         first = text.splitlines()[0]
-        line = next((number for number, content in enumerate(lines, 1) if first in content), 1)
+        quoted = f'"{first}'
+        line = next((number for number, content in enumerate(lines, 1) if quoted in content),
+                    next((number for number, content in enumerate(lines, 1) if first in content), 1))
         yield line, None, text, []

@@ -155,3 +155,29 @@ def test_toml_specs_are_read_in_the_deployments_language(tmp_path: Path) -> None
     # the Chinese deployment is untouched by the English one read before it
     assert shared_form("tishi").field("title").label == "议题"
     assert shared_workflows()["topic"].state_label("raised") == "已提出"
+
+
+def test_the_toml_extractor_takes_texts_and_leaves_identifiers() -> None:
+    """What reaches the catalogue from a spec: labels, titles, help and option labels — not a field's
+    name, an option's value, a state's id or capture.toml's field mapping."""
+    import io
+
+    from core.i18n_toml import extract_toml
+
+    spec = """
+title = "居民提事表"
+[[fields]]
+name = "category"
+label = "类别"
+help = "选一个"
+options = ["停车", { value = "env", label = "环境卫生" }]
+[states]
+raised = { label = "已提出", colour = "#2563EB" }
+[nouns]
+meeting = "恳谈会"
+"""
+    texts = [message for _line, _f, message, _c in extract_toml(io.BytesIO(spec.encode()), None, None, {})]
+    assert texts == ["居民提事表", "类别", "选一个", "停车", "环境卫生", "已提出", "恳谈会"]
+    capture = '[fields]\nproposer = "speaker"\ntitle = "title"\n[ledger]\ntitle = "民情台账"\nlabels = { a = "责任单位" }\n'
+    texts = [message for _line, _f, message, _c in extract_toml(io.BytesIO(capture.encode()), None, None, {})]
+    assert texts == ["民情台账", "责任单位"]
