@@ -3,39 +3,42 @@ briefs, the floor is open, a recorder writes down every issue raised (专人记�
 triaged on the spot — 解疑释惑, 现场办公 or 集中交办 to a department with a deadline — and followed
 until every item has an answer (件件有回音); departments are scored on residents' ratings.
 
-Most of the practice is data: plugin.toml (the metadata, the practice and its roles, the
-permissions, the menu link), the capture form and the reply form (forms/), the topic workflow with
-the three tracks (workflows/), the pages and documents (templates/wuchang/) — core finds the folders
-by convention (core/plugin_manifest.py). The Python is the behaviour: capture.py (writes),
-ledger.py (reads and scores), routes.py (pages), documents.py (PDF), demo.py.
-Issues are core topics and 交办 are core tasks, so core's department links, progress reports,
-ratings and 公示 work for them unchanged.
+The practice is data: plugin.toml (metadata, practice, roles, permissions, menu), forms/,
+workflows/, capture.toml (core's meeting capture: tracks, ledger, scores, documents; docs/capture.md),
+demo.toml and templates/wuchang/ (the 回音表 and 交办单 papers). This module only hands capture.toml
+and demo.toml to core.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from core import hookimpl
+from core.topics.capture_spec import load_capture_file
+
+HERE = Path(__file__).parent
+SPEC = load_capture_file(HERE / "capture.toml")
 
 
 @hookimpl
 def yishi_routes() -> list[Any]:
-    from yishi_wuchang.routes import ROUTES
+    """The capture page, 民情台账, 单位测评 and one department's 交办单, under /p/wuchang/."""
+    from core.topics.capture_routes import capture_routes
 
-    return ROUTES
+    return capture_routes(SPEC)
 
 
 @hookimpl
 def yishi_documents() -> list[Any]:
     """回音表 and 交办单, served by core at /meetings/<id>/documents/wuchang_huiyin.{html,pdf,docx} …"""
-    from yishi_wuchang.documents import document_specs
+    from core.topics.capture_documents import capture_documents
 
-    return document_specs()
+    return capture_documents(SPEC)
 
 
 @hookimpl
 async def yishi_demo_data(settings: Any) -> None:
-    from yishi_wuchang.demo import seed
+    from core.topics.capture_seed import load_capture_seed
 
-    await seed(settings)
+    await load_capture_seed(HERE / "demo.toml", SPEC, settings)

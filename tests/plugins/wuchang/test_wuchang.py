@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import httpx
-from yishi_wuchang.ledger import UnitScore, one_decimal, score_units
 
 from core.meetings.tables import AgendaItem, Meeting
 from core.org.tables import Council
 from core.settings import Settings
 from core.topics.tables import Department, Rating, Task, Topic
+from core.topics.unit_scores import UnitScore, one_decimal, score_units
 from tests.conftest import database_state, login
 from tests.factories import make_council
 
@@ -93,14 +93,14 @@ async def test_capture_refused_before_the_meeting_opens(client: httpx.AsyncClien
     assert r.status_code == 422 and "恳谈会还没有开始" in r.text
     assert await Topic.count().where(Topic.council == council.id) == 0
     # A 屋场恳谈会 has no agenda, and core opens no meeting without one: the page puts the open floor on it.
-    assert 'id="wc-prepare"' in page.text
+    assert 'id="cap-prepare"' in page.text
     prepared = await client.post(f"/p/wuchang/meetings/{meeting_id}/prepare", headers=csrf(client))
     assert prepared.status_code == 303 and prepared.headers["location"] == f"/meetings/{meeting_id}"
     again = await client.post(f"/p/wuchang/meetings/{meeting_id}/prepare", headers=csrf(client))
     assert again.status_code == 303
     items = await AgendaItem.select(AgendaItem.title).where(AgendaItem.meeting == meeting_id)
     assert [i["title"] for i in items] == ["屋场恳谈：群众提事、现场答复"]
-    assert 'id="wc-prepare"' not in (await client.get(f"/p/wuchang/meetings/{meeting_id}/capture")).text
+    assert 'id="cap-prepare"' not in (await client.get(f"/p/wuchang/meetings/{meeting_id}/capture")).text
 
 
 async def test_three_tracks_assignment_reply_sheet_and_ledger(client: httpx.AsyncClient) -> None:
@@ -223,7 +223,7 @@ async def test_pages_of_another_practice_are_not_found(client: httpx.AsyncClient
 
 
 async def test_demo_data_tells_a_true_story(client: httpx.AsyncClient, settings: Settings) -> None:
-    from yishi_wuchang.demo import seed as demo
+    from yishi_wuchang.plugin import yishi_demo_data as demo
 
     await demo(settings)
     council = await Council.select().where(Council.practice == "wuchang").first()
