@@ -1,16 +1,17 @@
 """邻聚力·月月谈 volunteer points: ledger lines per second, and redemptions that race for one balance.
 
-Why: every line of the points ledger is written under a lock on the person's roster row, after
-reading their last line (so a balance can never go below zero). The figure says what that lock and
-read cost beside the machine's own ceiling: the same audited insert into the same table without them.
+Why: the points ledger is a ledger kind of core's record engine (records/linjuli_jifen.toml,
+core/records/ledger.py): every line is written under a lock on the person's roster row, after reading
+their last line (so a balance can never go below zero). The figure says what that lock and read cost
+beside the machine's own ceiling: the same audited record and ledger line inserted without them.
 
 What, for each database (SQLite in a temporary folder; PostgreSQL in a database ``yishi_bench_linjuli``
-created on the server and dropped at the end), migrated with the plugin's tables, in this process:
+created on the server and dropped at the end), migrated with core's and the plugin's apps, in this process:
 
-1. ceiling: ``--lines`` audited single-row inserts into ``linjuli_points_entry`` (one ``db.atomic()``
-   each, an audit event each, no lock, no read) — lines/s;
-2. ledger: ``--lines`` lines through ``points.add_line`` spread over 50 people, one at a time — lines/s
-   and the ratio to the ceiling;
+1. ceiling: ``--lines`` audited inserts of a record and its ledger line (one ``db.atomic()`` each, an
+   audit event each, no lock, no read) — lines/s;
+2. ledger: ``--lines`` lines through ``core.records.service.create`` (the validated form, as the page
+   stores it) spread over 50 people, one at a time — lines/s and the ratio to the ceiling;
 3. contention: ``--racers`` concurrent redemptions of 1 point against one person holding half as many
    points: exactly half must pass, the rest be refused, and the balance end at 0 (checked, printed).
 
@@ -65,49 +66,73 @@ async def _seed(people: int) -> tuple[dict, list[int]]:
     return {"id": council.id, "unit": unit.id}, ids
 
 
+def _specs() -> object:
+    from core.plugins import load_plugins
+
+    registry = Path(tempfile.mkdtemp(prefix="yishi-bench-registry-")) / "plugin_registry.toml"
+    registry.write_text("[plugins.linjuli]\nenabled = true\n", encoding="utf-8")
+    return load_plugins(registry).specs
+
+
 async def run(url: str, lines: int, racers: int) -> None:
-    from yishi_linjuli import points
-    from yishi_linjuli.tables import PointsEntry
-
     from core import audit, db
+    from core.lowcode.forms import validate
+    from core.records import ledger as ledgers
+    from core.records import links, service
+    from core.records.tables import Record, RecordLedgerLine
 
+    specs = _specs()
+    kind = specs.records["linjuli_jifen"]
+    workflow = kind.workflow_of(specs)
     engine = await db.connect(url, APPS)
     try:
         await db.migrate()
         council, people = await _seed(51)
         ceiling_person, ledger_people, racer = people[0], people[1:50], people[50]
+        choices = await links.choices(kind, council["id"])
+
+        def line(person: int, points: int, reason: str) -> object:
+            return validate(specs.form(kind.form), {
+                "person": [str(person)], "direction": ["earn" if points > 0 else "redeem"],
+                "points": [str(abs(points))], "reason": [reason], "happened_on": [DAY.isoformat()]}, None, choices)
 
         start = time.perf_counter()
         for n in range(lines):
             async with db.atomic():
-                row = (await PointsEntry.insert(PointsEntry(
-                    council=council["id"], person=ceiling_person, seq=n + 1, points=1, balance=n + 1, reason="基准",
-                    happened_on=DAY)).returning(PointsEntry.id))[0]
-                await audit.record(actor="bench", action="linjuli.points.earned", entity=f"linjuli_points:{row['id']}",
+                row = (await Record.insert(Record(
+                    council=council["id"], kind=kind.id, state="recorded", title="基准", form_id=kind.form,
+                    data="{}", day=DAY)).returning(Record.id))[0]
+                await RecordLedgerLine.insert(RecordLedgerLine(record=row["id"], kind=kind.id, council=council["id"],
+                                                               person=ceiling_person, seq=n + 1, amount=1,
+                                                               balance=n + 1, day=DAY))
+                await audit.record(actor="bench", action=f"record.{kind.id}.create", entity=f"record:{row['id']}",
                                    after={"points": 1})
         ceiling = lines / (time.perf_counter() - start)
 
+        forms = [line(ledger_people[n % len(ledger_people)], 1, "巡防") for n in range(lines)]
         start = time.perf_counter()
-        for n in range(lines):
-            await points.add_line(council, points.Line(ledger_people[n % len(ledger_people)], 1, "巡防", DAY), "bench")
+        for result in forms:
+            await service.create(kind, council["id"], result, actor="bench", spec=workflow, nonce=None)
         ledger = lines / (time.perf_counter() - start)
 
-        await points.add_line(council, points.Line(racer, racers // 2, "积分", DAY), "bench")
+        await service.create(kind, council["id"], line(racer, racers // 2, "积分"), actor="bench", spec=workflow,
+                             nonce=None)
 
         async def redeem() -> bool:
             try:
-                await points.add_line(council, points.Line(racer, -1, "兑换", DAY), "bench")
+                await service.create(kind, council["id"], line(racer, -1, "兑换"), actor="bench", spec=workflow,
+                                     nonce=None)
                 return True
-            except points.PointsError:
+            except service.Refused:
                 return False
 
         start = time.perf_counter()
         results = await asyncio.gather(*(redeem() for _ in range(racers)))
         race_seconds = time.perf_counter() - start
-        passed, balance = sum(results), await points.balance(racer)
+        passed, balance = sum(results), (await ledgers.balances(kind.id, council["id"]))[racer]["balance"]
         ok = passed == racers // 2 and balance == 0
         print(f"  ceiling (audited insert, no lock, no read): {ceiling:8.0f} lines/s")
-        print(f"  ledger  (points.add_line, 50 people):       {ledger:8.0f} lines/s  "
+        print(f"  ledger  (service.create, 50 people):        {ledger:8.0f} lines/s  "
               f"= {ledger / ceiling:.2f} x ceiling")
         print(f"  race    ({racers} redemptions of 1 at once on {racers // 2} points): {passed} passed, "
               f"{racers - passed} refused, balance {balance} — {'OK' if ok else 'WRONG'} ({race_seconds:.2f} s)")

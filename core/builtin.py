@@ -53,11 +53,16 @@ def yishi_routes() -> list:
 @hookimpl
 async def yishi_on_transition(event: core.events.TransitionEvent) -> None:
     """A closed meeting of a recurring series keeps its upcoming drafts (core.meetings.series);
-    the council's dashboard figures are refreshed (core.dashboard.rollup)."""
+    the council's dashboard figures are refreshed (core.dashboard.rollup); records raised as a topic
+    move on when it is settled (core.records.links)."""
     from core.dashboard.rollup import refresh_later
     from core.meetings.series import on_transition
+    from core.records.links import on_topic_transition
 
     await on_transition(event)
+    app = core.events.current_app()
+    if app is not None and event.kind == "topic":
+        await on_topic_transition(event, app.state.plugins.specs)
     refresh_later(event)  # the council's dashboard figures, in the background
 
 

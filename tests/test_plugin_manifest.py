@@ -215,10 +215,11 @@ def test_the_bundled_plugins_are_declared_by_their_manifests(tmp_path: Path) -> 
     assert plugins.practices["linjuli"].meeting_kinds == ("月月谈", "临时议事会")
     grants = dict(plugins.call_each("yishi_permissions"))["linjuli"]
     assert "linjuli.record" in grants["police"] and "linjuli.record" not in grants["tenant_rep"]
-    assert menu(plugins, "linjuli", None) == []  # logged-in users only
+    assert menu(plugins, "linjuli", None) == []  # its councils' members only
     assert menu(plugins, "wuchang", None) == []  # its councils' members only
     member = SimpleNamespace(is_admin=False, unit=None, practices=frozenset({"wuchang"}))
     assert menu(plugins, "wuchang", member) == [{"href": "/p/wuchang/", "label": "屋场恳谈会"}]
+    assert menu(plugins, "linjuli", member) == []  # a 屋场恳谈会 recorder is not a 月月谈 member
     assert dict(plugins.call_each("yishi_piccolo_apps"))["linjuli"] == ["yishi_linjuli.piccolo_app"]
 
 

@@ -58,7 +58,7 @@ def check_path(path: Path) -> Iterator[tuple[str, str]]:
             kinds[file] = "workflow"
         elif "participation" in data or "approval" in data or "unanimity" in data:
             kinds[file] = "rule"
-        elif "form" in data and "workflow" in data:
+        elif "form" in data and ("workflow" in data or "practices" in data):  # a record kind may have no workflow
             kinds[file] = "record"
         elif data and set(data) <= {"units", "councils", "people", "members", "meetings", "records"}:
             continue  # demo data for core.records.seed.load_seed, read when `yishi demo` seeds

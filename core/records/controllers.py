@@ -29,8 +29,10 @@ from core.lowcode.forms import KIND_MIME, Result, form_data, validate
 from core.lowcode.workflow import TransitionRefused, available
 from core.meetings.tables import Meeting
 from core.org.tables import Council
-from core.records import service
-from core.records.spec import RecordKind
+from core.records import ledger, service
+from core.records import links as linking
+from core.records.kinds import TOPIC_ROLE
+from core.records.spec import PARTIES_ROLE, RecordKind
 from core.security import nonce_of
 from core.topics.storage import upload_path, write_upload
 from core.web import form_with_files, is_htmx, plugins_of, see_other, settings_of
@@ -79,12 +81,12 @@ async def _may(request: Request, user: Any, permission: str, council_id: int) ->
 
 
 def _states(request: Request, kind: RecordKind) -> dict[str, Any]:
-    return dict(plugins_of(request).specs.workflow(kind.workflow).states)
+    return dict(kind.workflow_of(plugins_of(request).specs).states)
 
 
 def _specs(request: Request, kind: RecordKind) -> tuple[Any, Any]:
     specs = plugins_of(request).specs
-    return specs.form(kind.form), specs.workflow(kind.workflow)
+    return specs.form(kind.form), kind.workflow_of(specs)
 
 
 def _refused(request: Request, code: str) -> int:
@@ -114,10 +116,90 @@ async def record_list(request: Request, council_id: FromPath[int], kind_id: From
     if state not in states:
         state = ""
     form, _workflow = _specs(request, kind)
+    records, filters = _filtered(request, kind, form, await service.listing(council_id, kind.id, state or None))
+    for r in records:
+        r["checklist"] = kind.checklist.tally(form, r["values"]) if kind.checklist else None
     return Template(_template(request, kind, "list"), context={
-        "kind": kind, "council": council, "records": await service.listing(council_id, kind.id, state or None),
-        "states": states, "state": state, "fields": {f.name: f for f in form.fields},
-        "may_create": await _may(request, user, kind.create_permission, council_id)})
+        "kind": kind, "council": council, "records": records, "states": states, "state": state,
+        "fields": {f.name: f for f in form.fields}, "topics": await _topic_states(records), "filters": filters,
+        "people": await ledger.people(kind.id, council_id) if kind.ledger else [],
+        "may_create": not _is_follow_up(request, kind) and await _may(request, user, kind.create_permission,
+                                                                       council_id)})
+
+
+@get("/councils/{council_id:int}/records/{kind_id:str}/export/{fmt:str}", name="records:export",
+     opt={"permission": AUTHENTICATED})
+async def export_list(request: Request, council_id: FromPath[int], kind_id: FromPath[str],
+                      fmt: FromPath[str]) -> Response:
+    """The list (same ``?state=`` filter) as CSV or XLSX, for kinds that declare ``export``."""
+    from core import spreadsheet
+    from core.records.export import table
+    from core.topics.services import topic_state_labels
+
+    kind = _kind(request, kind_id)
+    council = await _council(kind, council_id)
+    await _require(request, kind.view_permission, council_id)
+    if fmt not in kind.export:
+        raise NotFoundException(_("这类记录不提供这种格式的下载。"))
+    states = _states(request, kind)
+    state = request.query_params.get("state") or ""
+    records, _filters = _filtered(request, kind, _specs(request, kind)[0],
+                                  await service.listing(council_id, kind.id, state if state in states else None,
+                                                        limit=100000))
+    labels = topic_state_labels()
+    topics = {k: labels.get(v, v) for k, v in (await _topic_states(records)).items()}
+    headers, rows = table(kind, _specs(request, kind)[0], states, records, topics)
+    name = quote(f"{kind.title}-{council['name']}.{fmt}", safe="")
+    body = spreadsheet.to_csv(headers, rows) if fmt == "csv" else spreadsheet.to_xlsx(kind.title, headers, rows)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename=\"{kind.id}-{council_id}.{fmt}\"; filename*=UTF-8''{name}"})
+
+
+def _key(value: Any) -> str:
+    return str(value.get("id", "")) if isinstance(value, dict) else "" if value is None else str(value)
+
+
+def _filtered(request: Request, kind: RecordKind, form: Any, records: list[dict[str, Any]]) -> tuple[list, list]:
+    """The records narrowed by the kind's ``filters`` named in the query string (``?person=12``), and
+    each filter's choices — the values the records hold, as people read them — with the chosen one."""
+    from core.records.export import shown
+
+    fields = {f.name: f for f in form.fields}
+    out = []
+    for name in kind.filters:
+        seen = {_key(r["values"].get(name)): shown(fields[name], r["values"].get(name)) for r in records}
+        chosen = request.query_params.get(name) or ""
+        out.append({"field": fields[name], "chosen": chosen if chosen in seen else "",
+                    "options": sorted(((k, v) for k, v in seen.items() if k), key=lambda kv: str(kv[1]))})
+        if chosen in seen:
+            records = [r for r in records if _key(r["values"].get(name)) == chosen]
+    return records, out
+
+
+def _is_follow_up(request: Request, kind: RecordKind) -> bool:
+    """Follow-up kinds are opened by their checklist, never from a form of their own."""
+    return any(k.checklist and k.checklist.follow_up == kind.id for k in plugins_of(request).specs.records.values())
+
+
+async def _topic_states(records: list[dict[str, Any]]) -> dict[int, str]:
+    """Topic id → its state, for the records raised as topics."""
+    from core.topics.tables import Topic
+
+    ids = [r["topic"] for r in records if r.get("topic")]
+    return {t["id"]: t["state"] for t in await Topic.select(Topic.id, Topic.state).where(Topic.id.is_in(ids))} \
+        if ids else {}
+
+
+def _defaults(request: Request, kind: RecordKind, form: Any) -> dict[str, list[str]]:
+    """What a new form starts with: the kind's ``[defaults]`` ("today" in China time), then any form
+    field named in the query string (``?building=新村3栋`` from a building's row)."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    names = {f.name for f in form.fields}
+    values = {k: [today if v == "today" else v] for k, v in kind.extras.defaults.items() if k in names}
+    values.update({k: [v[:200]] for k, v in request.query_params.items() if k in names})
+    return values
 
 
 async def _meetings(kind: RecordKind, council_id: int) -> list[dict[str, Any]]:
@@ -130,9 +212,10 @@ async def _meetings(kind: RecordKind, council_id: int) -> list[dict[str, Any]]:
 
 def _form_page(request: Request, kind: RecordKind, council: dict, *, values: dict, errors: dict, action: str,
                nonce: str = "", record: dict | None = None, error: str = "", status_code: int = 200,
-               meetings: list | None = None) -> Template:
+               meetings: list | None = None, choices: Any = None) -> Template:
     form, _workflow = _specs(request, kind)
     return Template(_template(request, kind, "form"), status_code=status_code, context={
+        "choices": choices,
         "kind": kind, "council": council, "spec": form, "values": values, "errors": errors, "action": action,
         "nonce": nonce, "record": record, "error": error, "step": None, "meetings": meetings or [],
         "meeting_id": _first(values, "meeting") if isinstance(values.get("meeting"), list) else ""})
@@ -143,9 +226,12 @@ async def new_form(request: Request, council_id: FromPath[int], kind_id: FromPat
     kind = _kind(request, kind_id)
     council = await _council(kind, council_id)
     await _require(request, kind.create_permission, council_id)
-    return _form_page(request, kind, council, values={}, errors={}, nonce=secrets.token_urlsafe(24),
-                      action=f"/councils/{council_id}/records/{kind.id}/new",
-                      meetings=await _meetings(kind, council_id))
+    if _is_follow_up(request, kind):
+        raise NotFoundException(_("这类记录由检查表自动生成，不能单独新建。"))
+    form, _workflow = _specs(request, kind)
+    return _form_page(request, kind, council, values=_defaults(request, kind, form), errors={},
+                      nonce=secrets.token_urlsafe(24), action=f"/councils/{council_id}/records/{kind.id}/new",
+                      meetings=await _meetings(kind, council_id), choices=await linking.choices(kind, council_id))
 
 
 @post("/councils/{council_id:int}/records/{kind_id:str}/new", name="records:create",
@@ -154,10 +240,13 @@ async def create(request: Request, council_id: FromPath[int], kind_id: FromPath[
     kind = _kind(request, kind_id)
     council = await _council(kind, council_id)
     user = await _require(request, kind.create_permission, council_id)
+    if _is_follow_up(request, kind):
+        raise NotFoundException(_("这类记录由检查表自动生成，不能单独新建。"))
     form, workflow = _specs(request, kind)
     data, files = await form_with_files(request)
     nonce = _first(data, NONCE_FIELD)[:64] or secrets.token_urlsafe(24)
-    result = validate(form, data, files)
+    choices = await linking.choices(kind, council_id)
+    result = validate(form, data, files, choices)
     meetings = await _meetings(kind, council_id)
     errors = dict(result.errors) or service.same_person(kind, result.values)
     raw_meeting, meeting_id = _first(data, "meeting"), None
@@ -165,12 +254,17 @@ async def create(request: Request, council_id: FromPath[int], kind_id: FromPath[
         meeting_id = next((m["id"] for m in meetings if str(m["id"]) == raw_meeting), None)
         if meeting_id is None:
             errors["meeting"] = _("请从列表中选择会议。")
-    if errors:
+    record_id = None
+    if not errors:
+        _store_files(request, result)
+        try:
+            record_id = await service.create(kind, council_id, result, actor=user.actor, spec=workflow, nonce=nonce,
+                                             meeting_id=meeting_id, specs=plugins_of(request).specs)
+        except service.Refused as exc:  # a ledger line the balance cannot pay for
+            errors = {kind.ledger.amount_field if kind.ledger else "": exc.message}
+    if record_id is None:
         return _form_page(request, kind, council, values=data, errors=errors, nonce=nonce, status_code=422,
-                          action=f"/councils/{council_id}/records/{kind.id}/new", meetings=meetings)
-    _store_files(request, result)
-    record_id = await service.create(kind, council_id, result, actor=user.actor, spec=workflow, nonce=nonce,
-                                     meeting_id=meeting_id)
+                          action=f"/councils/{council_id}/records/{kind.id}/new", meetings=meetings, choices=choices)
     return see_other(f"/records/{record_id}")
 
 
@@ -191,7 +285,7 @@ async def _detail_context(request: Request, kind: RecordKind, row: dict, council
     form, workflow = _specs(request, kind)
     roles = council_roles(user, council["id"])
     if user.is_admin:
-        roles = roles | {r for t in workflow.transitions for r in t.roles if r != "parties"}
+        roles = roles | {r for t in workflow.transitions for r in t.roles if r not in (PARTIES_ROLE, TOPIC_ROLE)}
     sigs = await service.signatures(row["id"])
     current = service.signed_current(kind, row, sigs)
     values = service.values_of(row)
@@ -217,7 +311,22 @@ async def _detail_context(request: Request, kind: RecordKind, row: dict, council
              for form_id, filled in service.steps_of(row).items() if form_id in specs.forms]
     meeting = await Meeting.select(Meeting.id, Meeting.title, Meeting.kind, Meeting.starts_at).where(
         Meeting.id == row["meeting"]).first() if row.get("meeting") else None
+    parent = await service.get(row["parent"]) if row.get("parent") else None
+    follow_ups = await service.listing(council["id"], kind.checklist.follow_up, parent=row["id"]) \
+        if kind.checklist and kind.checklist.follow_up else []
+    from core.topics.services import topic_state_labels
+
+    topic_link = kind.topic
+    raisable = topic_link is not None and not row.get("topic") and row["state"] in (
+        topic_link.states or [s for s, st in workflow.states.items() if not st.terminal])
+    lines = await ledger.lines_of([row["id"]])
     return {"kind": kind, "meeting": meeting, "record": row, "council": council, "values": values, "form": form,
+            "parent": parent, "follow_ups": follow_ups, "line": lines.get(row["id"]),
+            "topic_state": topic_state_labels().get((await _topic_states([row])).get(row.get("topic") or 0, ""), ""),
+            "follow_up_states": dict(specs.records[kind.checklist.follow_up].workflow_of(specs).states)
+            if follow_ups else {},
+            "may_raise": raisable and may_edit,
+            "checklist": kind.checklist.tally(form, values) if kind.checklist else None,
             "workflow": workflow,
             "steps": steps, "step_values": {s["form"].id: s["values"] for s in steps},
             "fields": {f.name: f for f in form.fields}, "states": dict(workflow.states),
@@ -257,7 +366,7 @@ async def act(request: Request, record_id: FromPath[int]) -> Template | Redirect
     data, _files = await form_with_files(request)
     roles = council_roles(user, council["id"])
     if user.is_admin:
-        roles = roles | {r for t in workflow.transitions for r in t.roles if r != "parties"}
+        roles = roles | {r for t in workflow.transitions for r in t.roles if r not in (PARTIES_ROLE, TOPIC_ROLE)}
     try:
         await service.act(kind, record_id, _first(data, "transition"), seen_revision=_number(_first(data, "revision")),
                           seen_state=_first(data, "state"), roles=set(roles), actor=user.actor,
@@ -290,8 +399,9 @@ async def step_form(request: Request, record_id: FromPath[int], transition_id: F
     """The form a step asks for (a transition with ``form``), filled with what it held last time."""
     kind, row, council, _user, _workflow, transition = await _step_target(request, record_id, transition_id)
     spec = plugins_of(request).specs.form(transition.form)
-    stored = service.steps_of(row).get(transition.form, {})
-    return _step_page(request, kind, council, row, transition, values=form_data(spec, stored), errors={})
+    stored = service.steps_of(row).get(transition.form)
+    values = form_data(spec, stored) if stored else _defaults(request, kind, spec)
+    return _step_page(request, kind, council, row, transition, values=values, errors={})
 
 
 @post("/records/{record_id:int}/act/{transition_id:str}", name="records:step", opt={"permission": AUTHENTICATED},
@@ -306,7 +416,7 @@ async def step_post(request: Request, record_id: FromPath[int], transition_id: F
     _store_files(request, result)
     roles = council_roles(user, council["id"])
     if user.is_admin:
-        roles = roles | {r for t in workflow.transitions for r in t.roles if r != "parties"}
+        roles = roles | {r for t in workflow.transitions for r in t.roles if r not in (PARTIES_ROLE, TOPIC_ROLE)}
     try:
         await service.act(kind, record_id, transition.id, seen_revision=_number(_first(data, "revision")),
                           seen_state=_first(data, "state"), roles=set(roles), actor=user.actor,
@@ -323,7 +433,8 @@ async def edit_form(request: Request, record_id: FromPath[int]) -> Template:
     await _require(request, kind.edit_permission, council["id"])
     form, _workflow = _specs(request, kind)
     return _form_page(request, kind, council, values=form_data(form, service.values_of(row)), errors={},
-                      record=row, action=f"/records/{record_id}/edit")
+                      record=row, action=f"/records/{record_id}/edit",
+                      choices=await linking.choices(kind, council["id"]))
 
 
 @post("/records/{record_id:int}/edit", name="records:save", opt={"permission": AUTHENTICATED},
@@ -333,8 +444,9 @@ async def save(request: Request, record_id: FromPath[int]) -> Template | Redirec
     user = await _require(request, kind.edit_permission, council["id"])
     form, workflow = _specs(request, kind)
     data, files = await form_with_files(request)
-    result = validate(form, data, files)
-    page = {"record": row, "action": f"/records/{record_id}/edit"}
+    choices = await linking.choices(kind, council["id"])
+    result = validate(form, data, files, choices)
+    page = {"record": row, "action": f"/records/{record_id}/edit", "choices": choices}
     errors = dict(result.errors) or service.same_person(kind, result.values)
     if errors:
         return _form_page(request, kind, council, values=data, errors=errors, status_code=422, **page)
@@ -346,6 +458,21 @@ async def save(request: Request, record_id: FromPath[int]) -> Template | Redirec
         return _form_page(request, kind, council, values=data, errors={}, error=exc.message,
                           status_code=_refused(request, exc.code), **page)
     return see_other(f"/records/{record_id}")
+
+
+@post("/records/{record_id:int}/topic", name="records:topic", opt={"permission": AUTHENTICATED})
+async def raise_topic(request: Request, record_id: FromPath[int]) -> Template | Redirect:
+    """转为议题 (``[topic]`` of the kind): the record becomes a topic on the council's list, to be
+    assigned through core's closed loop; a second press changes nothing."""
+    kind, _row, council = await _record(request, record_id)
+    user = await _require(request, kind.edit_permission, council["id"])
+    try:
+        await linking.raise_topic(kind, kind.workflow_of(plugins_of(request).specs), record_id, user.actor)
+    except linking.LinkRefused as exc:
+        if exc.status == 404:
+            raise NotFoundException(exc.message) from exc
+        return await _detail(request, record_id, error=exc.message, status_code=_refused(request, "state"))
+    return _after_post(request, record_id) or await _detail(request, record_id)
 
 
 @post("/records/{record_id:int}/paper", name="records:paper", opt={"permission": AUTHENTICATED})
@@ -504,7 +631,7 @@ async def document(request: Request, record_id: FromPath[int], document_id: From
         raise NotFoundException(_("没有这份文档。"))
     if doc.states and row["state"] not in doc.states:
         raise NotFoundException(_("记录处于“{state}”，还不能生成这份文档。").format(
-            state=plugins_of(request).specs.workflow(kind.workflow).state_label(row["state"])))
+            state=kind.workflow_of(plugins_of(request).specs).state_label(row["state"])))
     context = await _detail_context(request, kind, row, council, user)
     html = request.app.state.jinja.get_template(doc.template).render(
         **context, document=doc, for_print=fmt == "pdf", nonce="" if fmt == "pdf" else nonce_of(request),
@@ -520,5 +647,7 @@ async def document(request: Request, record_id: FromPath[int], document_id: From
                                f"filename*=UTF-8''{quote(name, safe='')}"})
 
 
-ROUTES = [record_list, new_form, create, record_detail, act, step_form, step_post, edit_form, save, paper, record_file,
+ROUTES = [record_list, export_list, new_form, create, record_detail, act, step_form, step_post, edit_form, save,
+          raise_topic, paper,
+          record_file,
           sign_page, sign_post, document]

@@ -123,11 +123,18 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                 kind = specs.records.get(e.get("kind", ""))
                 if kind is None:
                     raise SeedError(f"{source}: {where}.kind: 没有记录类型 {e.get('kind')!r} / no such record kind")
-                form, workflow = specs.form(kind.form), specs.workflow(kind.workflow)
+                if kind.ledger or kind.checklist:
+                    raise SeedError(f"{source}: {where}.kind: 台账和检查表类记录须经 service.create 写入"
+                                    "（余额、整改项）"
+                                    " / ledger and checklist records are written with service.create")
+                form, workflow = specs.form(kind.form), kind.workflow_of(specs)
                 state = e.get("state", workflow.initial)
                 if state not in workflow.states:
                     raise SeedError(f"{source}: {where}.state: 流程 {workflow.id} 没有状态 {state!r} / no such state")
-                result = validate(form, form_data(form, e.get("values", {})))
+                from core.records.links import choices
+
+                council_id = ref("councils", e["council"], where)
+                result = validate(form, form_data(form, e.get("values", {})), None, await choices(kind, council_id))
                 if not result.ok:
                     problems = "；".join(f"{name}: {msg}" for name, msg in result.errors.items())
                     raise SeedError(f"{source}: {where}.values: {problems}")
@@ -143,7 +150,9 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                 at = _when(e.get("created_at"))
                 title = str(result.values.get(kind.title_field, ""))[:200]
                 row = (await Record.insert(Record(
-                    council=ref("councils", e["council"], where), kind=kind.id, state=state, title=title,
+                    council=council_id, kind=kind.id, state=state, title=title,
+                    day=date.fromisoformat(result.values[kind.extras.date_field])
+                    if result.values.get(kind.extras.date_field) else None,
                 meeting=ref("meetings", e["meeting"], where) if e.get("meeting") else None,
                     form_id=form.id, form_version=form.version, data=json.dumps(result.values, ensure_ascii=False,
                                                                                 sort_keys=True),

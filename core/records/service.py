@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from core import db, events
@@ -19,6 +19,8 @@ from core.audit.log import record as audit
 from core.i18n import _
 from core.lowcode.forms import Result
 from core.lowcode.workflow import Step, TransitionRefused, WorkflowSpec, apply
+from core.records.ledger import LedgerRefused, is_unique_violation, write_line
+from core.records.links import open_follow_ups
 from core.records.spec import PARTIES_ROLE, RecordKind
 from core.records.tables import Record, RecordEvent, RecordSignature
 from core.residents.tokens import make_token, parse_token
@@ -109,7 +111,7 @@ def party_name(kind: RecordKind, values: dict[str, Any], party_id: str) -> str:
 
 def _title(kind: RecordKind, values: dict[str, Any]) -> str:
     value = values.get(kind.title_field, "")
-    return str(value.get("name", "") if isinstance(value, dict) else value)[:200]
+    return str(value.get("label") or value.get("name", "") if isinstance(value, dict) else value)[:200]
 
 
 def _dump(values: dict[str, Any]) -> str:
@@ -139,13 +141,29 @@ async def history(record_id: int) -> list[dict[str, Any]]:
     return await RecordEvent.select().where(RecordEvent.record == record_id).order_by(RecordEvent.id)
 
 
-async def listing(council_id: int, kind: str, state: str | None = None) -> list[dict[str, Any]]:
-    """The council's records of a kind, newest first, optionally in one state."""
+async def listing(council_id: int, kind: str, state: str | None = None, *, parent: int | None = None,
+                  start: date | None = None, end: date | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """The council's records of a kind, newest first (by day, then id), optionally in one state, of
+    one parent, or with a day in [start, end); each with its ``values``, its parent's title
+    (``parent_title``) and, for a ledger kind, its ``line`` (amount, balance)."""
     where = (Record.council == council_id) & (Record.kind == kind)
     if state:
         where = where & (Record.state == state)
-    rows = await Record.select().where(where).order_by(Record.id, ascending=False).limit(500)
-    return [{**r, "values": values_of(r)} for r in rows]
+    if parent is not None:
+        where = where & (Record.parent == parent)
+    if start is not None:
+        where = where & (Record.day >= start)
+    if end is not None:
+        where = where & (Record.day < end)
+    rows = await Record.select().where(where).order_by(Record.day, ascending=False).order_by(
+        Record.id, ascending=False).limit(limit)
+    parents = {p["id"]: p["title"] for p in await Record.select(Record.id, Record.title).where(
+        Record.id.is_in([r["parent"] for r in rows if r["parent"]]))} if any(r["parent"] for r in rows) else {}
+    from core.records.ledger import lines_of
+
+    lines = await lines_of([r["id"] for r in rows])
+    return [{**r, "values": values_of(r), "parent_title": parents.get(r["parent"], ""), "line": lines.get(r["id"])}
+            for r in rows]
 
 
 async def for_meeting(meeting_id: int, kind: str) -> list[dict[str, Any]]:
@@ -186,38 +204,58 @@ def _told(kind: RecordKind, row: dict[str, Any], spec: WorkflowSpec, step: Step,
 
 
 async def create(kind: RecordKind, council_id: int, result: Result, *, actor: str, spec: WorkflowSpec,
-                 nonce: str | None, meeting_id: int | None = None) -> int:
+                 nonce: str | None, meeting_id: int | None = None, specs: Any = None) -> int:
     """Store a valid form as a new record in the workflow's first state; a retried POST (same
-    one-time key) returns the first record and stores nothing."""
+    one-time key) returns the first record and stores nothing.
+
+    In the same transaction: a ledger kind's line (refused with :class:`Refused`, code ``ledger``,
+    when it would take the balance below the floor), and a checklist's follow-up records (``specs``,
+    the catalogue, names the follow-up kind)."""
     try:
-        return await _create(kind, council_id, result, actor=actor, spec=spec, nonce=nonce, meeting_id=meeting_id)
-    except Exception:
+        return await _create(kind, council_id, result, actor=actor, spec=spec, nonce=nonce, meeting_id=meeting_id,
+                             specs=specs)
+    except LedgerRefused as exc:
+        raise Refused(exc.message, "ledger") from exc
+    except Exception as exc:
         # Two copies of one POST at once on PostgreSQL: both saw no record, the unique index on the
         # key let one insert. The other answers with the record the first made.
         if nonce:
             existing = await Record.select(Record.id).where(Record.nonce == nonce).first()
             if existing is not None:
                 return existing["id"]
+        if kind.ledger and is_unique_violation(exc):
+            raise Refused(_("刚才有人同时为这个人登记，请刷新后再试。"), "ledger") from exc
         raise
 
 
 async def _create(kind: RecordKind, council_id: int, result: Result, *, actor: str, spec: WorkflowSpec,
-                  nonce: str | None, meeting_id: int | None) -> int:
+                  nonce: str | None, meeting_id: int | None, specs: Any) -> int:
+    follow_up = specs.records.get(kind.checklist.follow_up) if specs and kind.checklist and kind.checklist.follow_up \
+        else None
+    if kind.checklist and kind.checklist.follow_up and follow_up is None:
+        raise RuntimeError(f"{kind.source}: checklist.follow_up: no record kind {kind.checklist.follow_up!r}")
     async with db.atomic():
         if nonce:
             existing = await Record.select(Record.id).where(Record.nonce == nonce).first()
             if existing is not None:
                 return existing["id"]
         values = result.values
+        day = date.fromisoformat(values[kind.extras.date_field]) if values.get(kind.extras.date_field) else None
         row = (await Record.insert(Record(
             council=council_id, kind=kind.id, meeting=meeting_id, state=spec.initial, title=_title(kind, values),
+            day=day,
             form_id=result.form_id,
             form_version=result.form_version, data=_dump(values), revision=1, nonce=nonce or None,
             created_by=actor, updated_by=actor)).returning(Record.id))[0]
         record_id = row["id"]
         await _event(record_id, actor, "create", "", spec.initial, 1)
-        await audit(actor=actor, action=f"record.{kind.id}.create", entity=f"record:{record_id}",
-                    after={"council": council_id, "meeting": meeting_id, "state": spec.initial, "values": values})
+        after = {"council": council_id, "meeting": meeting_id, "state": spec.initial, "values": values}
+        if kind.ledger:
+            after["balance"] = await write_line(kind, council_id, record_id, values, day)
+        await audit(actor=actor, action=f"record.{kind.id}.create", entity=f"record:{record_id}", after=after)
+        if follow_up is not None:
+            await open_follow_ups(kind, specs.form(kind.form), follow_up, follow_up.workflow_of(specs), council_id,
+                                  record_id, values, actor)
     return record_id
 
 

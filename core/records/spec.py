@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from core.lowcode.forms import FormSpec
 from core.lowcode.specs import Problems, check_version, parse_spec, read_spec
 from core.lowcode.workflow import WorkflowSpec
+from core.records.kinds import SIMPLE_WORKFLOW, Extras, load_extras
 
 #: The pseudo-role of a workflow's signing transition: no council role holds it, so no button offers
 #: it; core takes it, in the same transaction as the last party's signature.
@@ -33,7 +34,8 @@ DOCUMENT_FORMATS = ("html", "pdf")
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _PERMISSION = re.compile(r"^[a-z][a-z0-9_.]{1,59}$")
 _TOP_KEYS = ("id", "version", "title", "description", "form", "workflow", "practices", "title_field", "columns",
-             "edit_states", "meeting", "permissions", "signing", "parties", "documents")
+             "edit_states", "meeting", "permissions", "signing", "parties", "documents", "date_field", "defaults",
+             "choices", "checklist", "ledger", "topic", "export", "filters")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,28 @@ class RecordKind:
     meeting: bool = False
     """A record may name the council's meeting where it was taken up (chosen on the new-record form)."""
     source: str = ""
+    extras: Extras = field(default_factory=Extras)
+    export: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    """Form fields (select, person, unit) the list can be narrowed by, beside the state."""
+    """Files the list may be downloaded as: "csv", "xlsx" (core.records.export)."""
+    """choices, defaults, date_field, checklist, ledger, topic (core.records.kinds)."""
+
+    @property
+    def checklist(self):
+        return self.extras.checklist
+
+    @property
+    def ledger(self):
+        return self.extras.ledger
+
+    @property
+    def topic(self):
+        return self.extras.topic
+
+    def workflow_of(self, specs: Any) -> WorkflowSpec:
+        """The kind's workflow from the catalogue, or the one-state 已登记 of a kind without one."""
+        return specs.workflow(self.workflow) if self.workflow else SIMPLE_WORKFLOW
 
     def party(self, party_id: str) -> Party | None:
         return next((p for p in self.parties if p.id == party_id), None)
@@ -138,7 +162,7 @@ def load_record(text: str, source: str, *, forms: Mapping[str, FormSpec],
     if form is None:
         p.add("form", loc.top_key("form"), f"表单 {form_id!r} 不存在（须是本插件或核心提供的表单 id）",
               f"no form {form_id!r} (name a form of this plugin or of core)")
-    workflow = workflows.get(workflow_id)
+    workflow = workflows.get(workflow_id) if workflow_id else SIMPLE_WORKFLOW
     if workflow is None:
         p.add("workflow", loc.top_key("workflow"), f"流程 {workflow_id!r} 不存在（须是本插件或核心提供的流程 id）",
               f"no workflow {workflow_id!r} (name a workflow of this plugin or of core)")
@@ -176,6 +200,24 @@ def load_record(text: str, source: str, *, forms: Mapping[str, FormSpec],
                       f"workflow {workflow_id!r} has no state {state!r}")
         if "edit_states" not in data:
             edit_states = tuple(s for s, st in workflow.states.items() if not st.terminal)
+    extras = load_extras(p, data, form, workflow, forms)
+    export = data.get("export", [])
+    if not isinstance(export, list) or any(f not in ("csv", "xlsx") for f in export):
+        p.add("export", loc.top_key("export"), "export 只能取 csv、xlsx，如 export = [\"csv\", \"xlsx\"]",
+              "export may list csv and xlsx, e.g. export = [\"csv\", \"xlsx\"]")
+        export = []
+    filters = field_list("filters")
+    for name in filters:
+        found = next((f for f in form.fields if f.name == name), None) if form else None
+        if form is not None and (found is None or found.type not in ("select", "person", "unit")):
+            p.add("filters", loc.top_key("filters"),
+                  f"filters 须是表单 {form_id!r} 的单选、人员或单元字段（{name!r} 不是）",
+                  f"filters must name select, person or unit fields of form {form_id!r} ({name!r} is not)")
+    if (extras.checklist or extras.ledger) and edit_states:
+        if "edit_states" in data:
+            p.add("edit_states", loc.top_key("edit_states"), "检查表和台账类记录登记后不能修改：edit_states 须为空",
+                  "checklist and ledger records cannot be edited once written: edit_states must be empty")
+        edit_states = ()
 
     meeting = data.get("meeting", False)
     if not isinstance(meeting, bool):
@@ -296,7 +338,8 @@ def load_record(text: str, source: str, *, forms: Mapping[str, FormSpec],
                       practices=practices, view_permission=names["view"], create_permission=names["create"],
                       edit_permission=edit, title_field=title_field, columns=columns, edit_states=edit_states,
                       parties=tuple(parties), signing=signing, documents=tuple(documents),
-                      description=_text(data, "description"), meeting=meeting, source=source)
+                      description=_text(data, "description"), meeting=meeting, source=source, extras=extras,
+                      export=tuple(export), filters=filters)
 
 
 __all__ = ["DOCUMENT_FORMATS", "PARTIES_ROLE", "Party", "RecordDocument", "RecordKind", "Signing",

@@ -6,7 +6,7 @@ signs one revision, and a signing link names the revision it was made for, so no
 they did not see. One signature per party per record: a unique index in the migration.
 """
 
-from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -36,6 +36,12 @@ class Record(Table, tablename="yishi_record"):
     nonce = Varchar(length=64, null=True, default=None)
     created_by = Varchar(length=60, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    #: The day the record is about: its kind's ``date_field`` (a check's date), for lists and month counts.
+    day = Date(null=True, default=None)
+    #: The record this one follows up (a checklist's failed item → its 整改 record), by id.
+    parent = Integer(null=True, default=None)
+    #: The council topic (议题) it was raised as (``[topic]`` of its kind), by id.
+    topic = Integer(null=True, default=None)
     updated_by = Varchar(length=60, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -65,3 +71,22 @@ class RecordEvent(Table, tablename="yishi_record_event"):
     target = Varchar(length=40, default="")
     revision = Integer(default=1)
     note = Text(default="")
+
+
+class RecordLedgerLine(Table, tablename="yishi_record_ledger"):
+    """A ledger kind's line (``[ledger]``): one record moves one person's running balance.
+
+    ``seq`` numbers a person's lines in a kind 1, 2, 3 … and ``balance`` is the balance after the line;
+    a unique index on (kind, person, seq) means two lines can never be written from the same earlier
+    balance, so two redemptions at once cannot both spend the same points.
+    """
+
+    record = ForeignKey(Record, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=40, required=True)
+    council = Integer(required=True)
+    #: The roster entry (名册) the line belongs to.
+    person = Integer(required=True)
+    seq = Integer(required=True)
+    amount = Integer(required=True)
+    balance = Integer(required=True)
+    day = Date(null=True, default=None)

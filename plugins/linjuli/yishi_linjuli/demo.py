@@ -2,8 +2,9 @@
 (惠州市仲恺高新区) with its monthly council, landlords and tenants, last month's meeting and the next
 three (core's series generator), topics, rental-safety checks and the points ledger.
 
-The records are written through the plugin's own services (checks, points) and core's, as a council
-would; the data itself is in the TOML so a county can make its own demo without touching Python.
+The checks, their follow-ups and the points are written through core's record engine with the
+plugin's own forms (so the demo passes its own validation), as a council would; the data itself is in
+the TOML so a county can make its own demo without touching Python.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from typing import Any
 
 from core.accounts.passwords import hash_password
 from core.accounts.tables import User
-from core.lowcode.forms import load_form_file, validate
+from core.lowcode.forms import validate
 from core.meetings import recurrence, series
 from core.meetings.tables import AgendaItem, Attendance, ItemNote, Meeting, MeetingEvent
 from core.org.tables import Council, CouncilMember, Person, Unit
+from core.records import links, service
 from core.residents.tables import RosterEntry
 from core.templating import LOCAL_TZ
 from core.topics.tables import Department, Task, Topic, TopicEvent
-from yishi_linjuli import checks, points
-from yishi_linjuli.plugin import HERE
+from yishi_linjuli.plugin import CHECK, FIX, HERE, POINTS
 
 DATA = HERE / "demo_data" / "lilin.toml"
 
@@ -48,9 +49,13 @@ def _this_month_day(today: date, days_ago: int) -> date:
     return max(today - timedelta(days=days_ago), today.replace(day=1))
 
 
-async def seed() -> dict[str, Any]:
-    """Create everything in the TOML; the ids of the council and of last month's meeting."""
+async def seed(settings: Any = None, specs: Any = None) -> dict[str, Any]:
+    """Create everything in the TOML; the ids of the council and of last month's meeting. ``specs``
+    (or the plugins of ``settings``) gives the forms and record kinds."""
+    from core.plugins import load_plugins
     from core.sanfang.demo import DEMO_PASSWORD
+
+    specs = specs or load_plugins(settings.plugin_registry).specs
 
     data = load()
     parent = None
@@ -76,10 +81,11 @@ async def seed() -> dict[str, Any]:
     today = datetime.now(LOCAL_TZ).date()
     held_id = await _seed_meeting(council.id, data, people, today)
     await _seed_topics(council.id, data["topics"], roster, departments)
-    await _seed_checks(council.id, data["checks"], today)
-    row = {"id": council.id, "unit": parent}
+    await _seed_checks(council.id, data["checks"], today, specs)
     for name, pts, reason, ago in data["points"]["lines"]:
-        await points.add_line(row, points.Line(roster[name], pts, reason, _this_month_day(today, ago)), "user:chenlh")
+        await _create(specs, POINTS, council.id, {
+            "person": str(roster[name]), "direction": "earn" if pts > 0 else "redeem", "points": str(abs(pts)),
+            "reason": reason, "happened_on": _this_month_day(today, ago).isoformat()})
     print(f"邻聚力·月月谈演示账号 / linjuli demo accounts (密码 / password: {DEMO_PASSWORD}):")
     for username, name, what in data["accounts"]:
         print(f"  {username:<8} {name} — {what}")
@@ -144,21 +150,33 @@ async def _seed_topics(council_id: int, topics: list[dict[str, Any]], roster: di
                                     done_at=now - timedelta(days=solved) if solved is not None else None)
 
 
-async def _seed_checks(council_id: int, visits: list[dict[str, Any]], today: date) -> None:
-    """Each visit through the checklist form itself (so the demo's data passes its own validation)."""
-    spec = load_form_file(HERE / "forms" / "linjuli_anquan.toml")
-    all_pass = {name: ["pass"] for name, _label in checks.items(spec)}
+async def _create(specs: Any, kind_id: str, council_id: int, answers: dict[str, str]) -> int:
+    """A record of the kind from form answers, validated as the page would; its id."""
+    kind = specs.records[kind_id]
+    form = specs.form(kind.form)
+    result = validate(form, {k: [v] for k, v in answers.items()}, None, await links.choices(kind, council_id))
+    if not result.ok:
+        raise ValueError(f"{DATA}: {kind_id}: {result.errors}")
+    return await service.create(kind, council_id, result, actor="user:chenlh", spec=kind.workflow_of(specs),
+                                nonce=None, specs=specs)
+
+
+async def _seed_checks(council_id: int, visits: list[dict[str, Any]], today: date, specs: Any) -> None:
+    """Each visit through the checklist form; then what became of its failed items."""
+    kind, fix = specs.records[CHECK], specs.records[FIX]
+    all_pass = {name: "pass" for name, _label in kind.checklist.items(specs.form(kind.form))}
     for visit in visits:
         day = _this_month_day(today, visit["days_ago"])
-        answers = {k: [v] for k, v in visit.get("answers", {}).items()}
-        result = validate(spec, {**all_pass, **answers, "checked_on": [day.isoformat()],
-                                 "inspector": [visit["inspector"]], "notes": [visit.get("notes", "")]})
-        if not result.ok:
-            raise ValueError(f"{DATA}: {visit['building']}: {result.errors}")
-        check_id = await checks.save_check(council_id, visit["building"], spec, result, "user:chenlh")
-        for row in await checks.fixes(council_id, check_id=check_id):
-            if row["item"] in visit.get("fixed", {}):
-                await checks.mark_fixed(council_id, row["id"], min(day + timedelta(days=2), today),
-                                        visit["fixed"][row["item"]], "user:chenlh")
-            elif row["item"] in visit.get("to_topic", ()):
-                await checks.raise_topic(council_id, row["id"], "user:chenlh")
+        check_id = await _create(specs, CHECK, council_id, {
+            **all_pass, **visit.get("answers", {}), "building": visit["building"], "checked_on": day.isoformat(),
+            "inspector": visit["inspector"], "notes": visit.get("notes", "")})
+        for row in await service.listing(council_id, FIX, parent=check_id):
+            item = row["values"]["item"]
+            if item in visit.get("fixed", {}):
+                done = validate(specs.form("linjuli_zhenggai_done"), {
+                    "fixed_on": [min(day + timedelta(days=2), today).isoformat()],
+                    "fixed_note": [visit["fixed"][item]]})
+                await service.act(fix, row["id"], "fix", seen_revision=1, seen_state="open", roles={"grid_worker"},
+                                  actor="user:chenlh", reason="", spec=fix.workflow_of(specs), filled=done)
+            elif item in visit.get("to_topic", ()):
+                await links.raise_topic(fix, fix.workflow_of(specs), row["id"], "user:chenlh")

@@ -1,15 +1,16 @@
-"""The linjuli Piccolo app: its tables and migrations, run by `yishi migrate` after core's."""
+"""The linjuli Piccolo app: only migrations now. Its checks, follow-ups and points live in core's
+record engine (Piccolo app ``records``); the last migration copies the rows of the plugin's former
+tables there and leaves those tables as they were, read-only (docs/practices/linjuli.md)."""
 
 from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from yishi_linjuli.tables import CheckFix, PointsEntry, SafetyCheck
-
 APP_CONFIG = AppConfig(
     app_name="linjuli",
     migrations_folder_path=str(Path(__file__).parent / "migrations"),
-    table_classes=[SafetyCheck, CheckFix, PointsEntry],
-    migration_dependencies=["core.piccolo_app", "core.residents.piccolo_app", "core.topics.piccolo_app"],
+    table_classes=[],
+    migration_dependencies=["core.piccolo_app", "core.residents.piccolo_app", "core.topics.piccolo_app",
+                            "core.records.piccolo_app"],
     commands=[],
 )

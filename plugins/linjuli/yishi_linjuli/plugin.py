@@ -2,11 +2,12 @@
 
 Landlords (房东, 党员房东), tenants (租户), grid workers (网格员) and the community police officer
 (社区民警) meet every month under the rental-housing party branch (出租屋管理党支部). Core runs the
-meetings (a monthly series), the roster, topics and tasks; this plugin adds the rental-safety
-checklist (forms/linjuli_anquan.toml), the volunteer points ledger (forms/linjuli_jifen.toml) and
-the monthly report (月报). plugin.toml declares the metadata, the practice and its roles, the
-permissions and the menu link; core finds forms/, templates/, static/ and piccolo_app.py by
-convention (core/plugin_manifest.py). Here: the pages, the report, the transition handler, demo data.
+meetings (a monthly series), the roster, topics and tasks, and — through its record engine — the
+rental-safety checklist with its follow-ups (records/linjuli_anquan.toml, linjuli_zhenggai.toml) and
+the volunteer points ledger (records/linjuli_jifen.toml). plugin.toml declares the metadata, the
+practice and its roles, the permissions and the menu link; core finds forms/, workflows/, records/,
+templates/, static/ and piccolo_app.py by convention (core/plugin_manifest.py). Here: the overview and
+report pages, the monthly report as a meeting document, and the demo data.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ PRACTICE = MANIFEST.practice
 
 VIEW = "linjuli.view"
 RECORD = "linjuli.record"
+#: The record kinds (records/*.toml): a check, a failed item's follow-up, a points line.
+CHECK, FIX, POINTS = "linjuli_anquan", "linjuli_zhenggai", "linjuli_jifen"
 
 
 @hookimpl
@@ -45,19 +48,10 @@ def yishi_documents() -> list[Any]:
 
 
 @hookimpl
-async def yishi_on_transition(event: Any) -> None:
-    """A topic made from rental-safety hazards reached 已办结 / 已答复: close their follow-ups."""
-    if event.kind == "topic" and event.target in ("done", "answered"):
-        from yishi_linjuli.checks import close_fixes_of_topic
-
-        await close_fixes_of_topic(event.entity_id, event.actor or "system")
-
-
-@hookimpl
 async def yishi_demo_data(settings: Any) -> None:
     from yishi_linjuli.demo import seed
 
-    await seed()
+    await seed(settings)
 
 
-__all__ = ["MANIFEST", "PRACTICE", "RECORD", "VIEW", "meta"]
+__all__ = ["CHECK", "FIX", "MANIFEST", "POINTS", "PRACTICE", "RECORD", "VIEW", "meta"]

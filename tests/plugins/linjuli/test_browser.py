@@ -56,41 +56,44 @@ def test_a_grid_worker_records_a_check_and_its_fix(page) -> None:
     page.check("#f-wiring-2")  # 不合格: now the box asking what is wrong appears
     assert page.locator("#f-wiring_problem").is_visible()
     with page.expect_navigation():
-        page.click("text=保存检查结果")
+        page.click("main form.lc-form button[type=submit]")
     assert page.locator("#f-wiring_problem-error").is_visible()  # required once 不合格: nothing saved yet
     page.fill("#f-wiring_problem", "天台私拉电线给水泵供电（浏览器测试）")
-    page.click("text=保存检查结果")
-    page.wait_for_url(re.compile(r"/checks/\d+$"))
-    assert page.locator(".check-results").get_by_text("电气线路").is_visible()
+    page.click("main form.lc-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/records/\d+$"))
+    assert page.locator(".rec-values").get_by_text("电气线路", exact=True).is_visible()
+    assert page.locator("#rec-checklist").get_by_text("不合格 1 项").is_visible()
 
     page.click(".linjuli-tabs >> text=概览")
     hazard = page.locator("#fixes li", has_text="天台私拉电线给水泵供电（浏览器测试）")
     assert hazard.count() == 1
     hazard.locator("text=查看").click()
-    fix = page.locator(".fix-list li", has_text="天台私拉电线给水泵供电（浏览器测试）")
-    fix.locator("input[name=fixed_note]").fill("已拆除私拉电线")
-    fix.locator("text=已整改").click()
-    page.wait_for_url(re.compile(r"/checks/\d+$"))
-    assert page.locator(".fix-list li", has_text="已拆除私拉电线").count() == 1
+    page.click(".rec-actions >> text=已整改")
+    page.fill("#f-fixed_note", "已拆除私拉电线")
+    page.click("main form.lc-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/records/\d+$"))
+    assert page.locator("#rec-state").inner_text() == "已整改"
+    assert page.locator(".rec-step").get_by_text("已拆除私拉电线").is_visible()
     page.click(".linjuli-tabs >> text=概览")
     assert page.locator("#fixes li", has_text="天台私拉电线给水泵供电（浏览器测试）").count() == 0
 
 
 def test_a_redemption_beyond_the_balance_is_refused_on_the_page(page) -> None:
+    def line(direction: int, points: str, reason: str) -> None:
+        page.click(".linjuli-tabs >> text=志愿积分")
+        page.click("#rec-new")
+        page.select_option("#f-person", label="租户 邓志勇（新村12栋 602）")
+        page.check(f"#f-direction-{direction}")
+        page.fill("#f-points", points)
+        page.fill("#f-reason", reason)
+        with page.expect_navigation():
+            page.click("main form.lc-form button[type=submit]")
+
+    line(1, "5", "协助搬运灭火器（浏览器测试）")
     page.click(".linjuli-tabs >> text=志愿积分")
-    page.select_option("#f-person", label="租户 邓志勇（新村12栋 602）")
-    page.check("#f-direction-1")
-    page.fill("#f-points", "5")
-    page.fill("#f-reason", "协助搬运灭火器（浏览器测试）")
-    with page.expect_navigation():
-        page.click("#new-line button[type=submit]")
-    assert page.locator("#ledger").get_by_text("协助搬运灭火器（浏览器测试）").count() == 1
-    page.select_option("#f-person", label="租户 邓志勇（新村12栋 602）")
-    page.check("#f-direction-2")
-    page.fill("#f-points", "6")
-    page.fill("#f-reason", "兑换洗衣液（浏览器测试）")
-    with page.expect_navigation():
-        page.click("#new-line button[type=submit]")
-    assert page.get_by_text("邓志勇的积分余额为 5 分，不够兑换 6 分，未登记。").is_visible()
+    assert page.locator("#rec-list").get_by_text("协助搬运灭火器（浏览器测试）").count() == 1
+    line(2, "6", "兑换洗衣液（浏览器测试）")
+    assert page.get_by_text("邓志勇的积分余额为 5 分，不够扣减 6 分，未登记。").is_visible()
     assert page.locator("#f-reason").input_value() == "兑换洗衣液（浏览器测试）"
-    assert page.locator("#ledger").get_by_text("兑换洗衣液（浏览器测试）").count() == 0
+    page.click(".linjuli-tabs >> text=志愿积分")
+    assert page.locator("#rec-list").get_by_text("兑换洗衣液（浏览器测试）").count() == 0

@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from yishi_linjuli import points
-from yishi_linjuli.tables import CheckFix, SafetyCheck
 
 from core.meetings import recurrence
 from core.meetings.tables import AgendaItem, Meeting
 from core.org.tables import Council, CouncilMember
 from core.plugins import installed_entry_points, load_plugins
+from core.records import ledger
+from core.records.tables import Record
 from core.residents.tables import RosterEntry
 from core.settings import Settings
 from core.templating import LOCAL_TZ
@@ -32,6 +32,9 @@ def test_the_plugin_loads_through_its_entry_point(lj_plugins) -> None:
     assert (labels["party_landlord"], labels["grid_worker"], labels["police"]) == ("党员房东", "网格员", "社区民警")
     assert lj_plugins.specs.form("linjuli_anquan").title == "出租屋安全检查表"
     assert lj_plugins.specs.form("linjuli_jifen").title == "志愿服务积分登记"
+    kinds = lj_plugins.specs.records
+    assert kinds["linjuli_anquan"].checklist.follow_up == "linjuli_zhenggai"
+    assert kinds["linjuli_jifen"].ledger.min_balance == 0 and kinds["linjuli_zhenggai"].topic is not None
 
 
 async def test_disabled_it_leaves_nothing_behind(tmp_path: Path, lj_settings: Settings, lj_engine: object) -> None:
@@ -49,10 +52,10 @@ async def test_disabled_it_leaves_nothing_behind(tmp_path: Path, lj_settings: Se
 
 @pytest.mark.db
 async def test_the_demo_seeds_a_monthly_council_with_landlords_tenants_checks_and_points(
-        lj_client, lj_engine: object, lj_settings: Settings) -> None:
+        lj_client, lj_engine: object, lj_settings: Settings, lj_plugins) -> None:
     from yishi_linjuli.demo import load, seed
 
-    ids = await seed()
+    ids = await seed(specs=lj_plugins.specs)
     council = await Council.select().where(Council.id == ids["council"]).first()
     assert council["practice"] == "linjuli" and "出租屋" in council["description"]
     seats = await CouncilMember.select(CouncilMember.role).where(CouncilMember.council == council["id"])
@@ -73,9 +76,11 @@ async def test_the_demo_seeds_a_monthly_council_with_landlords_tenants_checks_an
     assert series[1]["starts_at"] > datetime.now(LOCAL_TZ)
     assert await AgendaItem.count().where(AgendaItem.meeting == ids["meeting"]) == 3
 
-    assert await SafetyCheck.count() == 3 and await CheckFix.count().where(CheckFix.state == "open") == 2
-    balances = await points.balances(council["id"])
-    assert all(b["balance"] >= 0 for b in balances.values()) and sum(b["redeemed"] for b in balances.values()) == 8
+    assert await Record.count().where(Record.kind == "linjuli_anquan") == 3
+    fixes = await Record.select(Record.state, Record.topic).where(Record.kind == "linjuli_zhenggai")
+    assert sorted(f["state"] for f in fixes) == ["fixed", "open", "open"] and sum(bool(f["topic"]) for f in fixes) == 1
+    balances = await ledger.balances("linjuli_jifen", council["id"])
+    assert all(b["balance"] >= 0 for b in balances.values()) and sum(b["spent"] for b in balances.values()) == 8
 
     r = await lj_client.post("/login", data={"username": "yejm", "password": "yishi-demo", "next": "/"})
     assert r.status_code == 303

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from yishi_linjuli import checks, points, report
+from yishi_linjuli import report
 
 from core.meetings.tables import Meeting
+from core.records import months
 from core.topics.tables import Department, Task, Topic, TopicEvent
 from tests.conftest import login
 from tests.plugins.linjuli.conftest import make_linjuli_council
@@ -17,14 +18,14 @@ from tests.plugins.linjuli.conftest import make_linjuli_council
 
 def test_months_are_read_strictly_and_roll_over_the_year() -> None:
     now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # already 1 December in China
-    assert report.parse_month("", now) == (report.Month(2026, 12), "")
-    assert report.parse_month("2026-10", now) == (report.Month(2026, 10), "")
+    assert months.parse_month("", now) == (months.Month(2026, 12), "")
+    assert months.parse_month("2026-10", now) == (months.Month(2026, 10), "")
     for bad in ("2026-13", "26-10", "2026/10", "二〇二六年十月", "1999-01", "2026-1"):
-        month, problem = report.parse_month(bad, now)
-        assert month == report.Month(2026, 12) and "2026-11" in problem, bad
-    assert report.Month(2026, 12).next == report.Month(2027, 1)
-    assert report.Month(2027, 1).previous == report.Month(2026, 12)
-    start, end = report.Month(2026, 10).utc_range()
+        month, problem = months.parse_month(bad, now)
+        assert month == months.Month(2026, 12) and "2026-11" in problem, bad
+    assert months.Month(2026, 12).next == months.Month(2027, 1)
+    assert months.Month(2027, 1).previous == months.Month(2026, 12)
+    start, end = months.Month(2026, 10).utc_range()
     assert start == datetime(2026, 9, 30, 16, 0, tzinfo=UTC) and end == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
 
 
@@ -54,20 +55,30 @@ async def seed_october(made: dict, plugins) -> int:
     old = await Topic.objects().create(council=council, title="九月的旧问题", state="done", created_at=at(3, 9))
     await TopicEvent.objects().create(topic=old.id, to_state="done", at=at(28, 9))  # solved in September
 
-    spec = plugins.specs.form("linjuli_anquan")
     from core.lowcode.forms import validate
+    from core.records import links, service
 
-    base = {name: ["pass"] for name, _label in checks.items(spec)}
-    for building, day, extra in [("新村3栋", "2026-10-12", {"gas": ["fail"], "gas_problem": ["302 房用液化气瓶"]}),
-                                 ("新村8栋", "2026-10-14", {"escape": ["na"]}),
-                                 ("新村8栋", "2026-11-02", {"ebike": ["fail"], "ebike_problem": ["飞线充电"]})]:
-        result = validate(spec, {**base, **extra, "checked_on": [day], "inspector": ["陈丽华"]},
-                          now=datetime(2026, 11, 30))
+    specs = plugins.specs
+
+    async def create(kind_id: str, answers: dict) -> None:
+        kind = specs.records[kind_id]
+        result = validate(specs.form(kind.form), {k: [v] for k, v in answers.items()}, None,
+                          await links.choices(kind, council), now=datetime(2026, 11, 30))
         assert result.ok, result.errors
-        await checks.save_check(council, building, spec, result, "user:1")
-    row = {"id": council, "unit": made["unit"]}
+        await service.create(kind, council, result, actor="user:1", spec=kind.workflow_of(specs), nonce=None,
+                             specs=specs)
+
+    kind = specs.records["linjuli_anquan"]
+    base = {name: "pass" for name, _label in kind.checklist.items(specs.form(kind.form))}
+    for building, day, extra in [("新村3栋", "2026-10-12", {"gas": "fail", "gas_problem": "302 房用液化气瓶"}),
+                                 ("新村8栋", "2026-10-14", {"escape": "na"}),
+                                 ("新村8栋", "2026-11-02", {"ebike": "fail", "ebike_problem": "飞线充电"})]:
+        await create("linjuli_anquan", {**base, **extra, "building": building, "checked_on": day,
+                                        "inspector": "陈丽华"})
     for name, pts, day in [("刘小勇", 10, 8), ("李桂芬", 15, 9), ("刘小勇", -4, 25)]:
-        await points.add_line(row, points.Line(made["roster"][name], pts, "巡防", date(2026, 10, day)), "user:1")
+        await create("linjuli_jifen", {"person": str(made["roster"][name]),
+                                       "direction": "earn" if pts > 0 else "redeem",
+                                       "points": str(abs(pts)), "reason": "巡防", "happened_on": f"2026-10-{day:02d}"})
     return held.id
 
 
@@ -75,16 +86,17 @@ async def seed_october(made: dict, plugins) -> int:
 async def test_the_figures_count_only_the_month_asked_for(lj_engine: object, lj_plugins) -> None:
     made = await make_linjuli_council()
     await seed_october(made, lj_plugins)
-    r = await report.figures(made["council"], report.Month(2026, 10))
+    r = await report.figures(made["council"], months.Month(2026, 10), lj_plugins.specs)
     assert (r["meetings_held"], len(r["meetings"])) == (1, 1)
-    assert (r["topics_raised"], r["topics_solved"]) == (3, 2)
+    assert (len(r["raised"]), len(r["solved"])) == (3, 2)
     assert r["tasks_assigned"] == 2
     assert r["tasks_by_unit"] == [("沥林派出所", {"kind": "派出所", "assigned": 2, "done": 1})]
-    assert (r["checks"], r["buildings_checked"], r["items_passed"], r["items_failed"]) == (2, 2, 14, 1)
-    assert r["failed_by_item"] == [("煤气罐/液化气瓶", 1)] and r["open_fixes"] == 2
-    assert (r["points_earned"], r["points_redeemed"], r["volunteers"]) == (25, 4, 2)
-    november = await report.figures(made["council"], report.Month(2026, 11))
-    assert (november["meetings_held"], november["topics_raised"], november["checks"]) == (0, 0, 1)
+    checks = r["checks"]
+    assert (checks["count"], checks["titles"], checks["passed"], checks["failed"]) == (2, 2, 14, 1)
+    assert checks["follow_ups_by_title"] == [("煤气罐/液化气瓶", 1)] and r["open_fixes"] == 2
+    assert (r["points"]["earned"], r["points"]["spent"], r["points"]["people"]) == (25, 4, 2)
+    november = await report.figures(made["council"], months.Month(2026, 11), lj_plugins.specs)
+    assert (november["meetings_held"], len(november["raised"]), november["checks"]["count"]) == (0, 0, 1)
 
 
 @pytest.mark.db
