@@ -5,7 +5,8 @@ Specs are written in Chinese, like the code; :func:`core.i18n.spec_text` transla
 when the spec is read, so the strings below must reach the catalogue as msgids. babel.cfg names this
 function for ``forms/*.toml``, ``forms/workflows/*.toml`` and a bundled plugin's ``forms/``,
 ``workflows/``, ``plugin.toml`` and ``capture.toml`` (whose texts core passes through ``_()`` as it
-shows them); ``scripts/i18n.sh`` and tests/test_templating.py run it.
+shows them), and :func:`extract_records` for its ``records/``; ``scripts/i18n.sh`` and
+tests/test_templating.py run them.
 
 Only texts are taken, never identifiers or stored values: a field's ``name``, a state's id and an
 option's ``value`` stay as written (an option given as a bare string is its own value *and* label,
@@ -48,13 +49,41 @@ def texts(data: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
             yield from texts(item, path)
 
 
+def record_texts(data: Any) -> Iterator[str]:
+    """The human texts of a record kind (records/*.toml), which core.records.spec translates: the
+    kind's title and description, its parties' labels, its documents' titles, its ledger's label and
+    unit and its topic button. Not the topic's ``title``, ``category`` or ``proposer``: those are
+    written into the topic as data."""
+    for key in ("title", "description"):
+        if isinstance(data.get(key), str):
+            yield data[key].strip()
+    for table, key in (("parties", "label"), ("documents", "title")):
+        for item in data.get(table) or ():
+            if isinstance(item, dict) and isinstance(item.get(key), str):
+                yield item[key].strip()
+    for table, keys in (("ledger", ("label", "unit")), ("topic", ("button",))):
+        found = data.get(table)
+        if isinstance(found, dict):
+            yield from (found[key].strip() for key in keys if isinstance(found.get(key), str))
+
+
 def extract_toml(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                  options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
     """Babel's extraction-method interface: ``(line, funcname, message, comments)`` per text."""
+    yield from _extract(fileobj, texts)
+
+
+def extract_records(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                    options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
+    """The same for record kinds (:func:`record_texts`)."""
+    yield from _extract(fileobj, record_texts)
+
+
+def _extract(fileobj: IO[bytes], find: Any) -> Iterator[tuple[int, None, str, list[str]]]:
     source = fileobj.read().decode("utf-8-sig")
     lines = source.splitlines()
     seen: set[str] = set()
-    for text in texts(tomllib.loads(source)):
+    for text in find(tomllib.loads(source)):
         if not text or text in seen:
             continue
         seen.add(text)

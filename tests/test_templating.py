@@ -143,12 +143,15 @@ def test_toml_specs_are_read_in_the_deployments_language(tmp_path: Path) -> None
         form = shared_form("tishi")
         title, category = form.field("title"), form.field("category")
         topic = shared_workflows()["topic"]
-        practice = load_plugins(registry).practices["jiexiang"]
+        plugins = load_plugins(registry)
+        practice = plugins.practices["jiexiang"]
+        mediation = plugins.specs.records["jiexiang_tiaojie"]
     finally:
         use_locale("zh_CN")
     for chinese, read in [("居民提事表", form.title), ("议题", title.label), ("停车", category.options[0].label),
                           ("已提出", topic.state_label("raised")), ("街巷议事会", practice.name),
-                          ("巷导", practice.role_label("lane_guide"))]:
+                          ("巷导", practice.role_label("lane_guide")), ("纠纷调解", mediation.title),
+                          ("甲方", mediation.party("a").label)]:
         assert read == english(chinese) and read != chinese
     assert category.options[0].value == "停车"
     assert [t.id for t in topic.transitions][:2] == ["accept", "merge"]

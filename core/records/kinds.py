@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.i18n import _, spec_text
 from core.lowcode.forms import FormSpec
 from core.lowcode.specs import Problems
 from core.lowcode.workflow import State, WorkflowSpec
@@ -31,6 +32,12 @@ TOPIC_ROLE = "topic"
 SIMPLE_WORKFLOW = WorkflowSpec(id="", version=1, initial="recorded",
                                states={"recorded": State("recorded", "已登记", "#16A34A", True)},
                                transitions=(), on_enter={}, label="登记")
+
+
+def simple_workflow() -> WorkflowSpec:
+    """:data:`SIMPLE_WORKFLOW` with its labels in the deployment's language."""
+    return replace(SIMPLE_WORKFLOW, label=_("登记"),
+                   states={"recorded": replace(SIMPLE_WORKFLOW.states["recorded"], label=_("已登记"))})
 
 
 @dataclass(frozen=True)
@@ -199,8 +206,8 @@ def load_extras(p: Problems, data: Mapping[str, Any], form: FormSpec | None,
         if isinstance(floor, bool) or not isinstance(floor, int):
             p.add("ledger.min_balance", line, "min_balance 须是整数", "min_balance must be a whole number")
             floor = 0
-        ledger = Ledger(person, amount, debit, tuple(debit_values), floor, _str(raw, "label", "余额"),
-                        _str(raw, "unit"))
+        ledger = Ledger(person, amount, debit, tuple(debit_values), floor, spec_text(_str(raw, "label", "余额")),
+                        spec_text(_str(raw, "unit")))
 
     topic = None
     if "topic" in data:
@@ -208,7 +215,7 @@ def load_extras(p: Problems, data: Mapping[str, Any], form: FormSpec | None,
         line = loc.table_key("topic")
         states, close = raw.get("states", []), raw.get("close_states", [])
         topic = TopicLink(_str(raw, "title"), _str(raw, "category"), _str(raw, "description_field"),
-                          _str(raw, "proposer"), _str(raw, "button", "转为议题"),
+                          _str(raw, "proposer"), spec_text(_str(raw, "button", "转为议题")),
                           tuple(states) if isinstance(states, list) else (),
                           tuple(close) if isinstance(close, list) else (), _str(raw, "close_transition"))
         if not topic.title:
@@ -230,4 +237,4 @@ def load_extras(p: Problems, data: Mapping[str, Any], form: FormSpec | None,
 
 
 __all__ = ["SIMPLE_WORKFLOW", "TOPIC_ROLE", "Checklist", "Extras", "Ledger", "RosterChoice", "TopicLink",
-           "load_extras"]
+           "load_extras", "simple_workflow"]

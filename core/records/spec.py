@@ -20,10 +20,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from core.i18n import spec_text
 from core.lowcode.forms import FormSpec
 from core.lowcode.specs import Problems, check_version, parse_spec, read_spec
 from core.lowcode.workflow import WorkflowSpec
-from core.records.kinds import SIMPLE_WORKFLOW, Extras, load_extras
+from core.records.kinds import SIMPLE_WORKFLOW, Extras, load_extras, simple_workflow
 
 #: The pseudo-role of a workflow's signing transition: no council role holds it, so no button offers
 #: it; core takes it, in the same transaction as the last party's signature.
@@ -113,7 +114,7 @@ class RecordKind:
 
     def workflow_of(self, specs: Any) -> WorkflowSpec:
         """The kind's workflow from the catalogue, or the one-state 已登记 of a kind without one."""
-        return specs.workflow(self.workflow) if self.workflow else SIMPLE_WORKFLOW
+        return specs.workflow(self.workflow) if self.workflow else simple_workflow()
 
     def party(self, party_id: str) -> Party | None:
         return next((p for p in self.parties if p.id == party_id), None)
@@ -274,7 +275,7 @@ def load_record(text: str, source: str, *, forms: Mapping[str, FormSpec],
             p.add(f"{where}.contact_field", loc.array_item("parties", index, "contact_field"),
                   f"表单 {form_id!r} 没有字段 {contact_field!r}（用来区分同名的当事人，如电话）",
                   f"form {form_id!r} has no field {contact_field!r} (what tells parties of the same name apart)")
-        parties.append(Party(pid, label, name_field, contact_field))
+        parties.append(Party(pid, spec_text(label), name_field, contact_field))
 
     signing = None
     raw_signing = data.get("signing")
@@ -330,15 +331,15 @@ def load_record(text: str, source: str, *, forms: Mapping[str, FormSpec],
             p.add(f"{where}.states", loc.array_item("documents", index, "states"), "states 须是流程中的状态",
                   "states must be states of the workflow")
             states = []
-        documents.append(RecordDocument(did, dtitle, template, tuple(formats), tuple(states)))
+        documents.append(RecordDocument(did, spec_text(dtitle), template, tuple(formats), tuple(states)))
 
     p.raise_if_any()
     assert form is not None and workflow is not None
-    return RecordKind(id=kind_id, version=data["version"], title=title, form=form_id, workflow=workflow_id,
+    return RecordKind(id=kind_id, version=data["version"], title=spec_text(title), form=form_id, workflow=workflow_id,
                       practices=practices, view_permission=names["view"], create_permission=names["create"],
                       edit_permission=edit, title_field=title_field, columns=columns, edit_states=edit_states,
                       parties=tuple(parties), signing=signing, documents=tuple(documents),
-                      description=_text(data, "description"), meeting=meeting, source=source, extras=extras,
+                      description=spec_text(_text(data, "description")), meeting=meeting, source=source, extras=extras,
                       export=tuple(export), filters=filters)
 
 
