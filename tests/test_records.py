@@ -416,6 +416,36 @@ async def test_load_seed_then_pages_show_it(app: Any, tmp_path: Path) -> None:
         assert "2026年11月三方联席会议" in page.text  # the meeting it was taken up at
 
 
+async def test_seed_dates_may_count_from_the_day_it_is_loaded(app: Any, tmp_path: Path) -> None:
+    """Demo data does not age: "today-3 15:00" is three days before the load, China time, and a
+    meeting's title may name its month; a time that is neither a date-time nor a relative day is
+    refused, naming it, and nothing is written."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.meetings.tables import Meeting
+    from core.records.seed import SeedError, load_seed
+
+    china = ZoneInfo("Asia/Shanghai")
+    text = (KIT / "demo.toml").read_text(encoding="utf-8")
+    seed = tmp_path / "relative.toml"
+    seed.write_text(text.replace("starts_at = 2026-11-20T15:00:00", 'starts_at = "today-3 15:00"')
+                    .replace('title = "2026年11月三方联席会议"', 'title = "{month}月三方联席会议"'), encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("starts_at = 2026-11-20T15:00:00", 'starts_at = "last tuesday"'), encoding="utf-8")
+    before = await database_state()
+    with pytest.raises(SeedError) as refused:
+        await load_seed(bad, specs=app.state.plugins.specs)
+    assert "last tuesday" in str(refused.value)
+    assert await database_state() == before
+
+    await load_seed(seed, specs=app.state.plugins.specs)
+    meeting = await Meeting.select(Meeting.title, Meeting.starts_at).first()
+    day = datetime.now(china).date() - timedelta(days=3)
+    assert meeting["starts_at"].astimezone(UTC) == datetime(day.year, day.month, day.day, 15, tzinfo=china)
+    assert meeting["title"] == f"{day.month}月三方联席会议"
+
+
 async def test_bad_seed_names_the_entry_and_writes_nothing(app: Any, tmp_path: Path) -> None:
     from core.records.seed import SeedError, load_seed
 

@@ -14,7 +14,8 @@ pages would refuse. Everything is written in one transaction with one audit even
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,13 +34,50 @@ class SeedError(YishiError):
     """A seed file that cannot be loaded; the message names the file, the entry and the problem."""
 
 
+#: "today", "today-14", "today+5 14:30": a day counted from the day the seed is loaded (China time)
+RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4}))?(?: (\d{1,2}):(\d{2}))?$")
+
+
+def relative_day(value: str, today: date | None = None) -> tuple[date, time] | None:
+    """``today±N [HH:MM]`` as a day and a time (noon without one); None for any other text.
+
+    Demo data says when things happened relative to the day it is loaded, so a demo loaded next
+    year still has last month's meeting behind it, next week's ahead and agreements not yet due.
+    """
+    found = RELATIVE.match(value.strip())
+    if found is None:
+        return None
+    sign, days, hour, minute = found.groups()
+    offset = int(days or 0) * (-1 if sign == "-" else 1)
+    day = (today or datetime.now(SHANGHAI).date()) + timedelta(days=offset)
+    return day, time(int(hour or 12), int(minute or 0))
+
+
 def _when(value: Any) -> datetime:
-    """A TOML date-time (local time in China when it has no offset) or date (noon)."""
+    """A TOML date-time (local time in China when it has no offset), a date (noon), or a relative day
+    (``"today-14 15:00"``, :func:`relative_day`); now when there is none."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=value.tzinfo or SHANGHAI).astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, 12, tzinfo=SHANGHAI).astimezone(UTC)
+    if isinstance(value, str):
+        found = relative_day(value)
+        if found is None:
+            raise SeedError(f"时间 {value!r} 应是 TOML 日期时间，或 \"today-14 15:00\" 这样的相对日期 / "
+                            f"{value!r} must be a TOML date-time or a relative day such as \"today-14 15:00\"")
+        return datetime.combine(*found, SHANGHAI).astimezone(UTC)
     return datetime.now(UTC)
+
+
+def _values(raw: Any) -> Any:
+    """A record's form values with relative days (``"today+46"``) turned into ISO dates."""
+    if not isinstance(raw, dict):
+        return raw
+    out = {}
+    for key, value in raw.items():
+        found = relative_day(value) if isinstance(value, str) else None
+        out[key] = found[0].isoformat() if found else value
+    return out
 
 
 async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None) -> dict[str, int]:
@@ -114,9 +152,12 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                                                 password_hash=password[0], person=person)
                 counts["members"] += 1
             for where, e in entries("meetings"):
+                starts = _when(e.get("starts_at"))
+                # "{month}月街巷议事会": the month of a relative date, in China time
+                title = e["title"].replace("{month}", str(starts.astimezone(SHANGHAI).month))
                 row = await Meeting.objects().create(
-                    council=ref("councils", e["council"], where), kind=e.get("kind", "议事会"), title=e["title"],
-                    place=e.get("place", ""), starts_at=_when(e.get("starts_at")), state=e.get("state", "draft"))
+                    council=ref("councils", e["council"], where), kind=e.get("kind", "议事会"), title=title,
+                    place=e.get("place", ""), starts_at=starts, state=e.get("state", "draft"))
                 keys[("meetings", str(e.get("key", e["title"])))] = row.id
                 counts["meetings"] += 1
             for where, e in entries("records"):
@@ -134,7 +175,7 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                 from core.records.links import choices
 
                 council_id = ref("councils", e["council"], where)
-                result = validate(form, form_data(form, e.get("values", {})), None, await choices(kind, council_id))
+                result = validate(form, form_data(form, _values(e.get("values", {}))), None, await choices(kind, council_id))
                 if not result.ok:
                     problems = "；".join(f"{name}: {msg}" for name, msg in result.errors.items())
                     raise SeedError(f"{source}: {where}.values: {problems}")
@@ -142,7 +183,7 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                 for form_id, raw_values in (e.get("steps") or {}).items():
                     if form_id not in specs.forms:
                         raise SeedError(f"{source}: {where}.steps: 没有表单 {form_id!r} / no such form")
-                    filled = validate(specs.form(form_id), form_data(specs.form(form_id), raw_values))
+                    filled = validate(specs.form(form_id), form_data(specs.form(form_id), _values(raw_values)))
                     if not filled.ok:
                         problems = "；".join(f"{name}: {msg}" for name, msg in filled.errors.items())
                         raise SeedError(f"{source}: {where}.steps.{form_id}: {problems}")
