@@ -166,6 +166,9 @@ async def test_whole_loop_register_step_sign_effective_document(chair: httpx.Asy
     assert await state_of(record_id) == "effective"
     page = await chair.get(f"/records/{record_id}")
     assert "已生效" in page.text and page.text.count("已签字") == 2
+    history = " ".join(page.text[page.text.index("<h2>经过</h2>"):].split())  # who did what, as people read it
+    assert "甲方 · 签字（甲方，本人链接签字）" in history and "乙方 · 签字（乙方，本人链接签字）" in history
+    assert "user:" not in history and "record_party" not in history
 
     assert kit_module().HEARD == [("record:rk_mediation", "start", "mediating"),
                                   ("record:rk_mediation", "to_sign", "signing"),

@@ -181,6 +181,7 @@ meeting = "恳谈会"
 """
     texts = [message for _line, _f, message, _c in extract_toml(io.BytesIO(spec.encode()), None, None, {})]
     assert texts == ["居民提事表", "类别", "选一个", "停车", "环境卫生", "已提出", "恳谈会"]
-    capture = '[fields]\nproposer = "speaker"\ntitle = "title"\n[ledger]\ntitle = "民情台账"\nlabels = { a = "责任单位" }\n'
+    capture = ('[fields]\nproposer = "speaker"\ntitle = "title"\n'
+               '[ledger]\ntitle = "民情台账"\nlabels = { a = "责任单位" }\n')
     texts = [message for _line, _f, message, _c in extract_toml(io.BytesIO(capture.encode()), None, None, {})]
     assert texts == ["民情台账", "责任单位"]

@@ -484,8 +484,8 @@ class _WorkflowLoader:
                     f"reason must be true or false (whether a reason must be given), got {reason!r}")
             reason = False
 
-        return _RawTransition(index, transition_id, spec_text(label.strip()), sources, target, tuple(roles), form, guard,
-                              reason, broken or bool(bad_sources), bad_sources)
+        return _RawTransition(index, transition_id, spec_text(label.strip()), sources, target, tuple(roles), form,
+                              guard, reason, broken or bool(bad_sources), bad_sources)
 
     def expand(self, raw: list[_RawTransition], states: dict[str, State]) -> list[Transition]:
         """Usable transitions, with ``*`` turned into every non-terminal state but the target."""

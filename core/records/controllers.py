@@ -334,7 +334,7 @@ async def _detail_context(request: Request, kind: RecordKind, row: dict, council
             "may_edit": may_edit and row["state"] in kind.edit_states and not locked, "locked": locked,
             "waiting": waiting, "links": links, "signatures": sigs, "current": current,
             "names": {p.id: service.party_name(kind, values, p.id) for p in kind.parties},
-            "history": await service.history(row["id"]), "error": "", "paper_values": {}, "paper_errors": {},
+            "history": await service.history(row["id"], kind), "error": "", "paper_values": {}, "paper_errors": {},
             "documents": [d for d in kind.documents if not d.states or row["state"] in d.states]}
 
 

@@ -175,7 +175,8 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                 from core.records.links import choices
 
                 council_id = ref("councils", e["council"], where)
-                result = validate(form, form_data(form, _values(e.get("values", {}))), None, await choices(kind, council_id))
+                result = validate(form, form_data(form, _values(e.get("values", {}))), None,
+                                  await choices(kind, council_id))
                 if not result.ok:
                     problems = "；".join(f"{name}: {msg}" for name, msg in result.errors.items())
                     raise SeedError(f"{source}: {where}.values: {problems}")
@@ -207,10 +208,14 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
                     if party is None:
                         raise SeedError(f"{source}: {where}.signatures: 没有当事人 {sig.get('party')!r} / "
                                         "no such party")
+                    how, signed_at = sig.get("how", "paper"), _when(sig.get("signed_at"))
                     await RecordSignature.insert(RecordSignature(
                         record=row["id"], party=party.id, name=str(result.values.get(party.name_field, "")),
-                        revision=1,
-                        how=sig.get("how", "paper"), signed_at=_when(sig.get("signed_at")), recorded_by="seed"))
+                        revision=1, how=how, signed_at=signed_at, recorded_by="seed"))
+                    # the record's history shows the signature as a real one would (service.sign)
+                    await RecordEvent.insert(RecordEvent(record=row["id"], actor="seed", action="sign", source=state,
+                                                         target=state, revision=1, note=f"{party.id}:{how}",
+                                                         at=signed_at))
                 counts["records"] += 1
             await audit(actor="system", action="seed.load", entity=f"seed:{Path(path).name}", after=counts)
 

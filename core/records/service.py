@@ -137,8 +137,28 @@ async def signatures(record_id: int) -> list[dict[str, Any]]:
     return await RecordSignature.select().where(RecordSignature.record == record_id).order_by(RecordSignature.id)
 
 
-async def history(record_id: int) -> list[dict[str, Any]]:
-    return await RecordEvent.select().where(RecordEvent.record == record_id).order_by(RecordEvent.id)
+async def history(record_id: int, kind: RecordKind | None = None) -> list[dict[str, Any]]:
+    """The record's events, oldest first, each with ``who``: the actor as people read it (an account's
+    name, a party by its label, 系统, 演示数据) rather than the audit log's ``user:12``."""
+    from core.accounts.tables import User
+
+    events = await RecordEvent.select().where(RecordEvent.record == record_id).order_by(RecordEvent.id)
+    user_ids = {int(e["actor"][5:]) for e in events if e["actor"].startswith("user:") and e["actor"][5:].isdigit()}
+    names = {row["id"]: row["display_name"] for row in await User.select(User.id, User.display_name).where(
+        User.id.is_in(list(user_ids)))} if user_ids else {}
+    for event in events:
+        event["who"] = _who(event["actor"], names, kind)
+    return events
+
+
+def _who(actor: str, names: dict[int, str], kind: RecordKind | None) -> str:
+    prefix, _sep, rest = actor.partition(":")
+    if prefix == "user" and rest.isdigit():
+        return names.get(int(rest), actor)
+    if prefix == "record_party":
+        party = kind.party(rest.rpartition(":")[2]) if kind is not None else None
+        return party.label if party is not None else _("当事人")
+    return {"system": _("系统"), "seed": _("演示数据")}.get(actor, actor)
 
 
 async def listing(council_id: int, kind: str, state: str | None = None, *, parent: int | None = None,
