@@ -9,14 +9,17 @@ What, for each database:
 1. A fresh database (SQLite: a file in a temporary folder; PostgreSQL: a database ``yishi_bench``
    created on the server and dropped at the end), migrated, seeded directly: one estate, ``--voters``
    roster entries (each a resident with a personal link), a named yes/no poll on the whole roster,
-   opened (the electorate snapshot).
+   opened (the electorate snapshot), then ``ANALYZE`` (the statistics a database in use has).
 2. ``yishi serve --workers 2`` on a free port of 127.0.0.1 (``python -m core.cli serve``).
 3. Every resident votes once: ``POST /r/<token>/polls/<id>`` with the CSRF token and the cookie that
    says the phone passed the identity check, ``--concurrency`` at a time; a vote is acknowledged when
-   the answer is the 303 to the receipt page (``?receipt=…``). The client runs on the same 2 cores and
-   takes CPU from the server: the figure is a floor.
-   The server's CPU time over the load (its processes' user + system time from /proc) is printed per
-   vote: unlike votes/s it hardly depends on what else runs on the machine.
+   the answer is the 303 to the receipt page (``?receipt=…``). The client (raw asyncio streams,
+   keep-alive, requests built before the clock starts) runs on the same 2 cores and takes CPU from the
+   server: the figure is a floor.
+   CPU time over the load, per vote, from /proc: the server's processes, PostgreSQL's processes serving
+   the bench database, and the client's own — unlike votes/s it depends little on what else runs on
+   the machine. Then the rate of a bare page (``GET /healthz``: Litestar and its middleware, no
+   database) on the same server with the same client, the ceiling of anything served there.
 4. Counts the participations and ballots stored: they must equal the acknowledged votes, with no voter
    twice. Then every resident votes again: each must be answered "您已投票" and nothing more stored.
 
@@ -52,13 +55,14 @@ from urllib.parse import urlsplit, urlunsplit
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
 
 from bench.common import ROOT, machine_line
 
 HOST = "127.0.0.1"
 PG_DB = "yishi_bench"
 SQLITE_TARGET = 500
+#: Seconds between opening one keep-alive connection and the next (see vote_all).
+RAMP_SECONDS = 0.004
 PG_RATIO_TARGET = 0.5
 
 
@@ -114,6 +118,9 @@ async def seed(url: str, data_dir: Path, voters: int, secret: str) -> tuple[int,
             electorate={"kind": "roster", "unit_id": estate.id, "per": "person", "weight": "none"}, actor="bench")
         await polls.open_poll(poll_id, actor="bench")
         entries = await RosterEntry.select(RosterEntry.id, RosterEntry.token_generation).order_by(RosterEntry.id)
+        # Statistics, as a database in use has them (autovacuum would gather them a minute later): without
+        # them PostgreSQL plans for empty tables and scans the whole roster for every vote.
+        await RosterEntry.raw("ANALYZE")
     finally:
         await db.disconnect(engine)
     out = []
@@ -188,46 +195,144 @@ def kill_server(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection of the load generator: raw asyncio streams, requests built
+    in advance, answers read by Content-Length (or chunks). Why not httpx: on these 2 cores the client
+    competes with the server for CPU, and httpx spent about as much per request as the server's lean
+    vote; the client is the load, not what is measured."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+        """Send ``raw`` (a whole request), return (status, headers lower-cased, body)."""
+        for attempt in (0, 1):
+            if self.writer is None:
+                opening = asyncio.open_connection(self.host, self.port)
+                self.reader, self.writer = await asyncio.wait_for(opening, timeout)
+            assert self.reader is not None
+            try:
+                self.writer.write(raw)
+                head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), timeout)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:  # a fresh connection failed too: the server is gone
+                    raise
+                continue  # a kept-alive connection the server had closed: once more on a new one
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                body = b""
+                while True:
+                    size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    body += await self.reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+            else:
+                body = await self.reader.readexactly(int(headers.get("content-length", "0")))
+            if headers.get("connection", "").lower() == "close":
+                self.close()
+            return status, headers, body
+        raise ConnectionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def _vote_request(host: str, voter: dict[str, str], csrf: str) -> bytes:
+    body = "choice=%E8%B5%9E%E6%88%90"  # 赞成
+    return (f"POST {voter['path']} HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nx-csrftoken: {csrf}\r\n"
+            f"Cookie: {voter['cookie_name']}={voter['cookie']}; yishi_csrf={csrf}\r\n\r\n{body}").encode()
+
+
+def _csrf_token(base: str) -> str:
+    """The CSRF cookie a phone gets with its first page (any page: the token is not per page)."""
+    with urllib.request.urlopen(base + "/login", timeout=30) as answer:
+        for header in answer.headers.get_all("set-cookie") or []:
+            name, _sep, rest = header.partition("=")
+            if name.strip() == "yishi_csrf":
+                return rest.split(";", 1)[0]
+    sys.exit("the server set no CSRF cookie")
+
+
 async def vote_all(base: str, voters: list[dict[str, str]], concurrency: int,
                    receipts: dict[str, str] | None = None) -> dict[str, float]:
     """Each voter votes once, ``concurrency`` at a time: acknowledged votes, other answers, seconds.
     ``receipts`` (if given) gets each acknowledged voter's path and receipt code as the answers arrive,
     so a caller that cancels the run midway still knows every vote acknowledged until then."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        first = voters[0]
-        await client.get(first["path"], cookies={first["cookie_name"]: first["cookie"]})
-        csrf = client.cookies.get("yishi_csrf") or ""
-        client.cookies.clear()  # each request carries its own phone's cookies in its header
-        queue = list(reversed(voters))
-        acked = refused = failed = 0
-        statuses: dict[int, int] = {}
+    parts = urlsplit(base)
+    host, port = parts.hostname or HOST, parts.port or 80
+    csrf = await asyncio.to_thread(_csrf_token, base)
+    requests = [(v["path"], _vote_request(parts.netloc, v, csrf)) for v in voters]  # built before the clock starts
+    queue = list(reversed(requests))
+    acked = refused = failed = 0
+    statuses: dict[int, int] = {}
 
-        async def worker() -> None:
-            nonlocal acked, refused, failed
+    async def worker(i: int) -> None:
+        nonlocal acked, refused, failed
+        connection = _Connection(host, port)
+        # One connection after another while the first ones are busy, so that each server worker
+        # accepts some: all at once, the first worker to wake up would often take every one.
+        await asyncio.sleep(i * RAMP_SECONDS)
+        try:
             while queue:
-                v = queue.pop()
+                path, raw = queue.pop()
                 try:
-                    r = await client.post(v["path"], data={"choice": "赞成"}, headers={
-                        "x-csrftoken": csrf, "cookie": f"{v['cookie_name']}={v['cookie']}; yishi_csrf={csrf}"})
-                except httpx.HTTPError:
+                    status, headers, _body = await connection.request(raw)
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                    connection.close()
                     failed += 1
                     continue
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                location = r.headers.get("location", "")
-                if r.status_code == 303 and "receipt=" in location:
+                statuses[status] = statuses.get(status, 0) + 1
+                location = headers.get("location", "")
+                if status == 303 and "receipt=" in location:
                     acked += 1
                     if receipts is not None:
-                        receipts[v["path"]] = location.split("receipt=", 1)[1]
-                elif r.status_code == 303:
+                        receipts[path] = location.split("receipt=", 1)[1]
+                elif status == 303:
                     refused += 1  # 您已投票: back to the page, no receipt
                 else:
                     failed += 1
+        finally:
+            connection.close()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    seconds = time.perf_counter() - start
     return {"acked": acked, "refused": refused, "failed": failed, "seconds": seconds, "statuses": statuses}
+
+
+async def bare_rate(base: str, concurrency: int, n: int) -> float:
+    """Requests/s of ``GET /healthz`` (the cheapest page: Litestar and every middleware, no database)
+    with the same client and concurrency: what the server can answer at all on this machine now."""
+    parts = urlsplit(base)
+    raw = f"GET /healthz HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+    left = n
+
+    async def worker() -> None:
+        nonlocal left
+        connection = _Connection(parts.hostname or HOST, parts.port or 80)
+        try:
+            while left > 0:
+                left -= 1
+                await connection.request(raw)
+        finally:
+            connection.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - start)
 
 
 def _tree(pid: int) -> list[int]:
@@ -259,6 +364,33 @@ def cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
+async def _backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench database (but the one asking)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL process serving the bench database (other
+    sessions' databases on the same server are not counted)."""
+    return {pid: _process_cpu(pid) for pid in asyncio.run(_backends(url))}
+
+
 def pgbench_tps(url: str, clients: int, seconds: int) -> float:
     """pgbench's tps for a single-row INSERT into a scratch table of the bench database."""
     asyncio.run(_pg_admin(url, "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, voter "
@@ -284,10 +416,14 @@ def run(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[
     poll_id, voters = asyncio.run(seed(url, data_dir, args.voters, secret))
     proc, base = start_server(url, data_dir, secret, args.workers)
     try:
-        cpu_before = cpu_seconds(proc.pid)
+        postgres = not url.startswith("sqlite")
+        db_before = database_cpu(url) if postgres else {}
+        cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
         load = asyncio.run(vote_all(base, voters, args.concurrency))
-        cpu = cpu_seconds(proc.pid) - cpu_before
+        cpu, client = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
+        db_cpu = sum(used - db_before.get(pid, 0.0) for pid, used in database_cpu(url).items()) if postgres else 0.0
         again = asyncio.run(vote_all(base, voters[: min(len(voters), 200)], args.concurrency))
+        bare = asyncio.run(bare_rate(base, args.concurrency, args.bare)) if args.bare else 0.0
     finally:
         stop_server(proc)
     db_rows = asyncio.run(stored(url, poll_id))
@@ -301,10 +437,18 @@ def run(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[
     print(f"{'':<10} server CPU {per_vote:.2f} ms per vote (user + system, supervisor and workers; the database "
           f"server's own CPU not included) → at most {(os.cpu_count() or 1) * 1000 / per_vote:,.0f} votes/s if "
           f"the server had all {os.cpu_count()} cores to itself")
+    acked = max(load["acked"], 1)
+    print(f"{'':<10} the client's CPU {client / acked * 1000:.2f} ms per vote" + (
+        f"; PostgreSQL's (its processes serving this database) {db_cpu / acked * 1000:.2f} ms per vote"
+        if postgres else ""))
+    if bare:
+        print(f"{'':<10} bare endpoint (GET /healthz: Litestar and its middleware, no database), same server and "
+              f"client: {bare:,.0f} requests/s")
+    print(f"{'':<10} load average during the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'':<10} stored: {db_rows['participations']} participations, {db_rows['ballots']} ballots, "
           f"{db_rows['voters']} distinct voters; voting again: {again['refused']:.0f} × 您已投票, "
           f"{again['acked']:.0f} accepted → {'OK' if ok else 'MISMATCH'}")
-    return {"rate": rate, "ok": float(ok), "cpu_ms": per_vote}
+    return {"rate": rate, "ok": float(ok), "cpu_ms": per_vote, "db_cpu_ms": db_cpu / acked * 1000}
 
 
 def main() -> int:
@@ -318,6 +462,8 @@ def main() -> int:
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--bare", type=int, default=3000,
+                        help="GET /healthz requests for the bare endpoint's rate (0: skip)")
     args = parser.parse_args()
     if shutil.which("pgbench") is None and not args.no_postgres:
         sys.exit("pgbench is required for the PostgreSQL figure (apt-get install postgresql-client), "

@@ -39,6 +39,7 @@ from core.security import nonce_of, security_headers_middleware
 from core.settings import Settings
 from core.templating import build_environment
 from core.themes import theme_handlers
+from core.voting import lean as lean_votes
 
 CORE_STATIC = Path(__file__).parent / "static"
 

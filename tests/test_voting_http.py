@@ -51,13 +51,16 @@ async def _rows(url: str, poll_id: int) -> dict[str, Any]:
     return {"participations": parts, "ballots": ballots}
 
 
-async def _hammer(base: str, voter: dict[str, str], n: int) -> list[httpx.Response]:
-    """``n`` simultaneous HTMX submissions of one ballot from one phone (a nervous thumb, a bad network)."""
+async def _hammer(base: str, voter: dict[str, str], n: int, htmx: bool = True) -> list[httpx.Response]:
+    """``n`` simultaneous submissions of one ballot from one phone (a nervous thumb, a bad network):
+    HTMX ones (the Litestar handler answers), or plain form posts (the lean vote, core.voting.lean)."""
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         client.cookies.set(voter["cookie_name"], voter["cookie"])
         await client.get(voter["path"])
-        headers = {"x-csrftoken": client.cookies.get("yishi_csrf") or "", "hx-request": "true"}
+        headers = {"x-csrftoken": client.cookies.get("yishi_csrf") or ""}
+        if htmx:
+            headers["hx-request"] = "true"
         return await asyncio.gather(*(client.post(voter["path"], data={"choice": "赞成" if i % 2 else "反对"},
                                                   headers=headers) for i in range(n)))
 
@@ -77,6 +80,54 @@ def test_100_concurrent_submissions_by_one_voter_over_http_store_one_ballot(seed
     assert len(rows["participations"]) == 1 and len(rows["ballots"]) == 1
     receipt = rows["ballots"][0]["receipt"]
     assert receipt in recorded[0].text  # the receipt shown is the one stored
+
+
+def test_100_concurrent_plain_posts_by_one_voter_store_one_ballot(seeded: dict[str, Any]) -> None:
+    """The same through the lean vote: one 303 to the receipt, 99 back to the poll page (您已投票)."""
+    proc, base = votes.start_server(seeded["url"], seeded["data_dir"], seeded["secret"], workers=2)
+    try:
+        voter = seeded["voters"][8]
+        answers = asyncio.run(_hammer(base, voter, 100, htmx=False))
+    finally:
+        votes.stop_server(proc)
+    assert [r.status_code for r in answers] == [303] * 100
+    recorded = [r.headers["location"] for r in answers if "?receipt=" in r.headers["location"]]
+    assert len(recorded) == 1
+    assert {r.headers["location"] for r in answers} == {recorded[0], voter["path"]}
+    rows = asyncio.run(_rows(seeded["url"], seeded["poll"]))
+    assert len(rows["participations"]) == 1 and len(rows["ballots"]) == 1
+    assert recorded[0].endswith("?receipt=" + rows["ballots"][0]["receipt"])
+
+
+def test_closing_mid_load_counts_every_acknowledged_vote_and_takes_none_after(seeded: dict[str, Any]) -> None:
+    """The chair closes while residents vote: every vote acknowledged before the answer to the close is
+    in the result, and no ballot is stored after it — whatever the lean vote had read before."""
+    from core import db
+    from core.voting import polls
+
+    receipts: dict[str, str] = {}
+    proc, base = votes.start_server(seeded["url"], seeded["data_dir"], seeded["secret"], workers=2)
+
+    async def close_mid_load() -> tuple[dict[str, float], dict[str, Any]]:
+        run = asyncio.create_task(votes.vote_all(base, seeded["voters"], 16, receipts))
+        while len(receipts) < KILL_AFTER and not run.done():
+            await asyncio.sleep(0.005)
+        engine = await db.connect(seeded["url"])
+        try:
+            result = await polls.close_poll(seeded["poll"], actor="test")
+        finally:
+            await db.disconnect(engine)
+        return await run, result
+
+    try:
+        load, result = asyncio.run(close_mid_load())
+    finally:
+        votes.stop_server(proc)
+    rows = asyncio.run(_rows(seeded["url"], seeded["poll"]))
+    stored = {b["receipt"] for b in rows["ballots"]}
+    assert set(receipts.values()) == stored  # acknowledged = stored, before and after the close
+    assert len(rows["participations"]) == len(stored) == result["cast"]  # all counted, none after
+    assert KILL_AFTER <= len(stored) < len(seeded["voters"]) and load["failed"] > 0  # the rest: 投票已结束
 
 
 def test_kill_9_mid_load_loses_no_acknowledged_vote(seeded: dict[str, Any]) -> None:
