@@ -7,15 +7,18 @@ the tests (which run every database test on both engines) choose a database at r
 
 Piccolo's stock SQLite engine opens a new connection — a new thread — for every query.
 :class:`PooledSQLiteEngine` keeps a few connections open instead; transactions still get their
-own connection, as in Piccolo.
+own connection, as in Piccolo. Inside a write transaction the statements run on the caller's
+thread, without the hop to the connection's thread (see :class:`_Lent`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -49,17 +52,30 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
         self._open: set[aiosqlite.Connection] = set()
+        self._commits_in_place = 0  # since the last checkpoint (see _Lent)
+        self._wal = False  # the database is in WAL mode (set by prep_database)
         # aiosqlite's worker threads are not daemons: an idle pooled connection left open (a test
         # that never closed its app, a CLI error path) would keep the interpreter from exiting.
         # threading's own exit hook runs before it joins those threads; atexit runs after.
         threading._register_atexit(self._stop_all)  # type: ignore[attr-defined]  # as concurrent.futures does
 
     async def _connect(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(**self.connection_kwargs)
-        connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA foreign_keys = 1")
-        await connection.execute("PRAGMA busy_timeout = 30000")
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        # check_same_thread=False: a transaction's statements may run on the event loop's thread
+        # (:class:`_Lent`), one at a time, while the connection's own thread is idle.
+        connection = aiosqlite.connect(**self.connection_kwargs, check_same_thread=False)
+        # Known before its thread starts, so that _stop_all() ends that thread even if the event
+        # loop closes while the connection is still being opened.
+        self._open.add(connection)
+        try:
+            await connection
+            connection.row_factory = dict_factory  # type: ignore[assignment]
+            await connection.execute("PRAGMA foreign_keys = 1")
+            await connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            self._open.discard(connection)
+            await connection.close()
+            raise
         return connection
 
     async def get_connection(self) -> Any:  # used by transactions
@@ -70,7 +86,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection = self._idle.pop() if self._idle else None
         if connection is None:
             connection = await self._connect()
-            self._open.add(connection)
         return _Lent(self, connection)
 
     async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
@@ -79,8 +94,14 @@ class PooledSQLiteEngine(SQLiteEngine):
 
         Piccolo's own version first re-sends ``PRAGMA foreign_keys = 1`` (our connections have it
         from the start) and then executes and fetches separately: three thread hops per statement.
-        SQLite here has RETURNING (3.35+), so inserts need no special path.
+        SQLite here has RETURNING (3.35+), so inserts need no special path. Once the transaction
+        holds its lock, a pooled connection runs the statement on this thread instead (no hop at
+        all): :meth:`_Lent.run_inline`.
         """
+        if isinstance(connection, _Lent):
+            rows = connection.run_inline(query, args or [])
+            if rows is not None:
+                return rows
         return await connection.execute_fetchall(query, args or [])
 
     async def _give_back(self, connection: aiosqlite.Connection) -> None:
@@ -95,14 +116,14 @@ class PooledSQLiteEngine(SQLiteEngine):
         """WAL lets readers go on while one writer commits; it is stored in the file."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(self.path) as connection:
-            await connection.execute("PRAGMA journal_mode = WAL")
+            rows = await connection.execute_fetchall("PRAGMA journal_mode = WAL")
+        self._wal = bool(rows) and str(rows[0][0]).lower() == "wal"
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None,
                                      query_type: str = "generic", table: Any = None) -> Any:
         connection = self._idle.pop() if self._idle else None
         if connection is None:
             connection = await self._connect()
-            self._open.add(connection)
         try:
             # One trip to the connection's thread for execute, fetchall and close, not three.
             rows = await connection.execute_fetchall(query, args or [])
@@ -132,13 +153,51 @@ class PooledSQLiteEngine(SQLiteEngine):
             connection.stop()
 
 
-class _Lent:
-    """A pooled aiosqlite connection lent to one transaction; ``close()`` returns it to the pool."""
+#: A statement run on the event loop's thread that takes longer than this sends the rest of its
+#: transaction back to the connection's thread: the loop serves every other request meanwhile.
+INLINE_BUDGET_S = 0.002
+_BUSY_TIMEOUT_MS = 30000
+_WRITE_BEGINS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+#: Commits run in place between two checkpoints (each commits a few pages; SQLite's own automatic
+#: checkpoint, which statements outside transactions keep, comes at 1000 pages).
+CHECKPOINT_EVERY = 100
+_AUTOCHECKPOINT_PAGES = 1000
 
-    __slots__ = ("_connection", "_engine")
+
+class _Lent:
+    """A pooled aiosqlite connection lent to one transaction; ``close()`` returns it to the pool.
+
+    Why it runs statements itself: every aiosqlite call is a round trip to the connection's thread
+    (a queue, a wake-up, the GIL handed over and back, ``call_soon_threadsafe``), about 0.1 ms,
+    while the small statements of a console action or a vote take a few microseconds in SQLite. A
+    write of five statements spent most of its time in hops. So, while the connection is lent:
+
+    - ``BEGIN`` is tried on the caller's thread without waiting (``busy_timeout`` 0); only when
+      another writer holds the lock does it go to the connection's thread and wait there (30 s), so
+      the event loop never waits for a lock;
+    - once the transaction is open, each statement runs on the caller's thread
+      (:meth:`run_inline`): it holds the write lock, so nothing it does waits for another
+      connection (a deferred, reading transaction keeps the hops: it holds no lock). A statement
+      that takes longer than :data:`INLINE_BUDGET_S` (a bulk import) sends the rest of the
+      transaction back to the connection's thread;
+    - ``COMMIT`` runs here too, but without SQLite's automatic checkpoint (copying the WAL into the
+      database file, with an fsync, which must not stall the event loop): every
+      :data:`CHECKPOINT_EVERY` such commits, a passive checkpoint runs on the connection's thread.
+      ``ROLLBACK`` and ``SAVEPOINT`` go to the connection's thread as before.
+
+    Durability is unchanged (the same connection, the same PRAGMAs, the same COMMIT). Only one
+    task uses a lent connection, and the connection's thread runs nothing while a statement runs
+    here (``_hops`` counts the calls in flight there).
+    """
+
+    __slots__ = ("_connection", "_engine", "_hops", "_inline")
 
     def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
         self._engine, self._connection = engine, connection
+        self._hops = 0
+        # The sqlite3 connection under aiosqlite's wrapper (a private attribute: without it, or
+        # if it changes, every statement simply takes the hop as before).
+        self._inline: Any = getattr(connection, "_connection", None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
@@ -148,6 +207,75 @@ class _Lent:
             object.__setattr__(self, name, value)
         else:  # Piccolo sets row_factory on the connection it is given
             setattr(self._connection, name, value)
+
+    async def execute(self, sql: str, parameters: Any = None) -> Any:
+        """Piccolo's BEGIN, COMMIT, ROLLBACK and SAVEPOINT come here; BEGIN is tried in place first."""
+        if sql.startswith("BEGIN"):
+            if sql not in _WRITE_BEGINS or _bulk.get():
+                # A deferred (reading) transaction holds no lock: its statements could wait for one,
+                # or read a whole table (``audit verify``). They take the hop, as before — and so do
+                # the statements of ``atomic(bulk=True)``, whose first statement alone may run for
+                # seconds (a dashboard rebuild) and must not hold up the event loop even once.
+                self._inline = None
+            elif self._try_begin(sql):
+                return None  # Piccolo uses the cursor of neither BEGIN nor COMMIT
+        if sql == "COMMIT" and await self._commit_in_place():
+            return None
+        self._hops += 1
+        try:
+            return await self._connection.execute(sql, parameters)
+        finally:
+            self._hops -= 1
+
+    def _try_begin(self, sql: str) -> bool:
+        raw = self._inline
+        if raw is None or self._hops or raw.in_transaction:
+            return False
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            raw.execute(sql)
+            return True
+        except sqlite3.OperationalError:  # locked by another writer: wait on the connection's thread
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+
+    async def _commit_in_place(self) -> bool:
+        """COMMIT on this thread when the database is in WAL mode (with a rollback journal a commit
+        syncs the file: that stays on the connection's thread)."""
+        raw = self._inline
+        if raw is None or self._hops or not raw.in_transaction or not self._engine._wal:
+            return False
+        raw.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            raw.execute("COMMIT")
+        finally:
+            raw.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
+        engine = self._engine
+        engine._commits_in_place += 1
+        if engine._commits_in_place >= CHECKPOINT_EVERY:
+            engine._commits_in_place = 0
+            self._hops += 1
+            try:
+                await self._connection.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                self._hops -= 1
+        return True
+
+    def run_inline(self, query: str, args: list[Any]) -> list[Any] | None:
+        """The statement's rows, run on this thread — or None when it must take the hop (no open
+        transaction, a call in flight on the connection's thread, or an earlier slow statement)."""
+        raw = self._inline
+        if raw is None or self._hops or not raw.in_transaction:
+            return None
+        start = time.perf_counter()
+        cursor = raw.execute(query, args)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+            if time.perf_counter() - start > INLINE_BUDGET_S:
+                self._inline = None
 
     async def close(self) -> None:
         await self._engine._give_back(self._connection)
@@ -234,12 +362,26 @@ async def migrate(quiet: bool = True) -> None:
         raise DatabaseError(f"数据库迁移失败 / migration failed: {result.message}")
 
 
+async def _give_back_as_is(connection: Any) -> None:
+    """asyncpg's pool, by default, sends a reset query (unlock advisory locks, close cursors,
+    UNLISTEN, RESET ALL) each time a connection goes back: one more round trip to the server after
+    every query outside a transaction and after every transaction. Yishi keeps no session state on
+    its connections — its advisory locks are per transaction (``pg_advisory_xact_lock``), its SETs
+    are ``SET TRANSACTION``/``SET LOCAL``, it uses no LISTEN and no cursor outside a transaction —
+    so there is nothing to reset. An open transaction is still rolled back: asyncpg does that
+    itself before calling this."""
+    return None
+
+
 async def connect(url: str, plugin_apps: list[str] | None = None) -> Engine:
     """Create the engine for ``url``, bind all tables to it, check it answers, start its pool."""
     engine = engine_from_url(url)
     use_engine(engine, plugin_apps)
     await check_reachable(engine, url)
-    await engine.start_connection_pool()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(reset=_give_back_as_is)
+    else:
+        await engine.start_connection_pool()
     return engine
 
 
@@ -251,11 +393,16 @@ async def disconnect(engine: Engine) -> None:
 
 
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("yishi_after_commit", default=None)
+#: set inside ``atomic(bulk=True)``: SQLite statements keep to the connection's thread (see _Lent)
+_bulk: ContextVar[bool] = ContextVar("yishi_bulk", default=False)
 
 
 @asynccontextmanager
-async def atomic() -> AsyncIterator[None]:
+async def atomic(*, bulk: bool = False) -> AsyncIterator[None]:
     """A write transaction on the current engine: every change and its audit event commit together.
+
+    ``bulk=True`` for a transaction whose statements may each run long (``INSERT … SELECT`` over a
+    whole table): on SQLite they then stay on the connection's thread instead of the event loop's.
 
     On SQLite it is ``BEGIN IMMEDIATE``, taking the write lock at the start so two writers queue
     instead of failing half-way; on PostgreSQL a normal transaction (rows that must be serialised,
@@ -278,11 +425,14 @@ async def atomic() -> AsyncIterator[None]:
         transaction = engine.transaction()
     outermost = _after_commit.get() is None
     token = _after_commit.set([]) if outermost else None
+    bulk_token = _bulk.set(True) if bulk else None
     try:
         async with transaction:
             yield
         callbacks = (_after_commit.get() or []) if outermost else []
     finally:
+        if bulk_token is not None:
+            _bulk.reset(bulk_token)
         if token is not None:
             _after_commit.reset(token)
     for callback in callbacks:

@@ -481,3 +481,44 @@ async def test_starting_one_items_timer_pauses_the_others(client: httpx.AsyncCli
     assert rows[second]["timer_started_at"] is not None
     actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).order_by(AuditEvent.seq)]
     assert actions[-2:] == ["item.timer_started", "item.timer_started"]
+
+
+async def test_a_timer_press_answers_with_the_timer_row_only(client: httpx.AsyncClient) -> None:
+    """Starting or pausing the current item's timer swaps only its row (#timer-row): a note or a
+    count being typed in the item panel is not re-rendered. A press on an item that is no longer the
+    current one gets the item panel, retargeted, so the chair sees where the meeting is; a plain post
+    still gets a redirect to the page, which shows the timer running."""
+    meeting = await make_meeting(2)
+    mid = meeting.id
+    await login(client, "chair")
+    items = await _open(client, mid)
+    page = (await client.get(f"/meetings/{mid}")).text
+    assert 'id="timer-row"' in page and 'hx-target="#timer-row"' in page
+
+    events = await AuditEvent.count()
+    r = await client.post(f"/meetings/{mid}/items/{items[0]['id']}/timer", data={"action": "start"}, headers=HX)
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<div class="timer-row" id="timer-row">')
+    assert 'data-running="1"' in r.text and "暂停计时" in r.text and "计时中" in r.text
+    assert 'id="console-message" hx-swap-oob="true"' in r.text  # a stale message is cleared
+    assert 'id="current-item"' not in r.text and 'id="agenda-list"' not in r.text and "添加记录" not in r.text
+    assert await AuditEvent.count() == events + 1
+    row = await AgendaItem.select(AgendaItem.timer_started_at).where(AgendaItem.id == items[0]["id"]).first()
+    assert row["timer_started_at"] is not None
+
+    r = await client.post(f"/meetings/{mid}/items/{items[0]['id']}/timer", data={"action": "pause"}, headers=HX)
+    assert r.status_code == 200 and r.text.lstrip().startswith('<div class="timer-row"')
+    assert 'data-running="0"' in r.text and "暂停计时" not in r.text  # paused within the second: 0:00
+    assert 'value="start"' in r.text
+
+    # Another tablet moved on to the second item: a press on the first gets the whole item panel.
+    await client.post(f"/meetings/{mid}/goto", data={"position": "2"}, headers=HX)
+    r = await client.post(f"/meetings/{mid}/items/{items[0]['id']}/timer", data={"action": "start"}, headers=HX)
+    assert r.status_code == 200 and r.headers["hx-retarget"] == "#current-item"
+    assert r.text.lstrip().startswith('<section class="current-item" id="current-item"')
+    assert f'id="current-title">{items[1]["title"]}<' in r.text
+
+    r = await client.post(f"/meetings/{mid}/items/{items[1]['id']}/timer", data={"action": "start"})
+    assert r.status_code == 303
+    page = (await client.get(f"/meetings/{mid}")).text
+    assert 'data-running="1"' in page and "暂停计时" in page

@@ -170,7 +170,7 @@ async def _run(statements: list[str]) -> None:
 async def rebuild(councils: list[int] | None = None) -> None:
     """Recompute the rollup of ``councils`` (None: every council, and record the build)."""
     day = today()
-    async with db.atomic():
+    async with db.atomic(bulk=True):  # INSERT … SELECT over all topics: off the event loop's thread
         await _run(rebuild_statements(councils, day))
         if councils is not None:
             # The all-council rows are now behind: readers add up councils until the next pass.
@@ -206,7 +206,7 @@ async def is_stale() -> bool:
 
 async def rebuild_totals() -> None:
     """Recompute the all-council rows from the councils' rows (after councils were refreshed)."""
-    async with db.atomic():
+    async with db.atomic(bulk=True):
         # Flag first: the row lock makes a council refreshed meanwhile wait, then flag again.
         await StatsBuild.update({StatsBuild.totals_fresh: True}, force=True)
         await _run(totals_statements())

@@ -7,6 +7,7 @@ a reload always shows the true state.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -15,7 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 
-from core import live
+from core import db, live
 from core.accounts.permissions import council_roles, current_user
 from core.i18n import _
 from core.lowcode.forms import KIND_MIME, Upload
@@ -31,6 +32,10 @@ PAGE = "meetings/console.html"
 FRAGMENT = "meetings/_console.html"
 #: An item action's HTMX answer: the item panel, plus the agenda list and message line out of band.
 ITEM_ANSWER = "meetings/_item_answer.html"
+#: A timer press's HTMX answer: the timer row only (#timer-row), plus the message line out of band.
+TIMER_ANSWER = "meetings/_timer_answer.html"
+#: An item answer replaces the item panel, whichever part of it the form targeted (the timer row).
+RETARGET_ITEM = {"HX-Retarget": "#current-item", "HX-Reswap": "outerHTML"}
 #: Response headers that make htmx swap the whole console instead of the part the form targeted.
 RETARGET_CONSOLE = {"HX-Retarget": "#console", "HX-Reswap": "outerHTML"}
 #: Roles that run the console (edit the agenda, take notes …); others see it read-only.
@@ -73,6 +78,17 @@ async def _known(request: Request, meeting_id: int) -> MeetingView | None:
     against it instead of a query of its own, and when nothing changes this is the answer — one
     query in all. A plain post (answered with a redirect) loads nothing."""
     return await _view(meeting_id) if is_htmx(request) else None
+
+
+async def _write_then_read(request: Request, meeting_id: int,
+                           action: Callable[[], Awaitable[Any]]) -> MeetingView | None:
+    """Run an item action that writes (goto, timer) and, for HTMX, read its answer in the same
+    transaction (the service's :func:`db.atomic` joins this one): the fresh view costs no trip of its
+    own — on SQLite it runs in place, under the write lock already held — and it shows exactly what
+    was committed. Live updates still go out after the commit. A plain post reads nothing."""
+    async with db.atomic():
+        await action()
+        return await _view(meeting_id) if is_htmx(request) else None
 
 
 async def _actor(request: Request) -> str:
@@ -143,7 +159,7 @@ class MeetingController(Controller):
             if view.state == "in_session":
                 ctx = await _item_context(request, view, message=error, errors=errors or {}, values=values or {},
                                           error_item=item_id, **extra)
-                return Template(ITEM_ANSWER, context=ctx, status_code=status)
+                return Template(ITEM_ANSWER, context=ctx, status_code=status, headers=RETARGET_ITEM)
             version = await live.version(request, f"meeting:{meeting_id}")
             view = await _view(meeting_id)  # read after the version, as the page does
             ctx = await _context(request, view, message=error, errors=errors or {}, values=values or {},
@@ -201,10 +217,12 @@ class MeetingController(Controller):
         if position is None:
             return await self._answer(request, meeting_id, part="item", error=_("请选择一个议题。"))
         try:
-            await services.go_to_item(meeting_id, position, await _actor(request))
+            actor = await _actor(request)
+            view = await _write_then_read(request, meeting_id,
+                                          lambda: services.go_to_item(meeting_id, position, actor))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, part="item", error=str(exc))
-        return await self._answer(request, meeting_id, part="item")
+        return await self._answer(request, meeting_id, part="item", view=view)
 
     @post("/{meeting_id:int}/items/{item_id:int}/hands", name="meeting_hands", opt={"permission": "meeting.run"})
     async def hands(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
@@ -384,16 +402,23 @@ class MeetingController(Controller):
     @post("/{meeting_id:int}/items/{item_id:int}/timer", name="item_timer", opt={"permission": "meeting.run"})
     async def timer(self, request: Request, meeting_id: FromPath[int], item_id: FromPath[int]) -> Template | Redirect:
         action = (await form_of(request)).get("action", "")
+        actor = await _actor(request)
         try:
             if action == "start":
-                await items.start_timer(meeting_id, item_id, await _actor(request))
+                view = await _write_then_read(request, meeting_id,
+                                              lambda: items.start_timer(meeting_id, item_id, actor))
             elif action == "pause":
-                await items.pause_timer(meeting_id, item_id, await _actor(request))
+                view = await _write_then_read(request, meeting_id,
+                                              lambda: items.pause_timer(meeting_id, item_id, actor))
             else:
                 raise MeetingError(_("请选择开始或暂停计时。"))
         except MeetingError as exc:
             return await self._answer(request, meeting_id, part="item", error=str(exc))
-        return await self._answer(request, meeting_id, part="item")
+        current = view.current if view is not None and view.state == "in_session" else None
+        if current is not None and current.id == item_id:
+            # Only the timer row changed: it is the answer (a tenth of the item panel to render).
+            return Template(TIMER_ANSWER, context=await _item_context(request, view))
+        return await self._answer(request, meeting_id, part="item", view=view)
 
     @post("/{meeting_id:int}/close", name="meeting_close", opt={"permission": "meeting.run"})
     async def close(self, request: Request, meeting_id: FromPath[int]) -> Template | Redirect:
