@@ -38,6 +38,12 @@ def weekday_name(index: int) -> str:
     return names[index]
 
 
+def long_weekday_name(index: int) -> str:
+    """Monday = 0 → 星期一 (Monday in English), as notices and recurrence rules write it."""
+    names = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
+    return names[index]
+
+
 def date_text(value: date) -> str:
     """2026年11月20日 (20 Nov 2026 in English): one msgid, not 年/月/日 glued to numbers."""
     return _("{year}年{month}月{day}日").format(year=value.year, month=value.month, day=value.day)

@@ -65,13 +65,20 @@ def test_dates_and_page_counters_are_whole_messages_in_english(tmp_path: Path) -
     """No 年/月/日 or 第…页 glued around numbers: an English deployment reads whole sentences."""
     from core.i18n import use_locale
 
+    from core.meetings.notice import notice_date
+    from core.meetings.recurrence import parse_rule
+
     when = datetime(2026, 11, 20, 11, 30, tzinfo=UTC)
     try:
         use_locale("en")
         assert local_time(when) == "2026-11-20 (Fri) 19:30"
         assert local_time(when, "date") == "2026-11-20"
+        assert notice_date(when) == "2026-11-20 (Friday)"
+        assert parse_rule("weekly:wed").label == "every Wednesday"
     finally:
         use_locale("zh_CN")
+    assert notice_date(when) == "2026年11月20日（星期五）"
+    assert parse_rule("weekly:wed").label == "每周星期三"
     assert local_time(when) == "2026年11月20日（周五）19:30"
     css = "{{ page_counter_content() }}"
     assert build_environment(tmp_path, [], "en").from_string(css).render() == \

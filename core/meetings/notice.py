@@ -31,7 +31,7 @@ from core.minutes.render import render_pdf as print_html
 from core.org.tables import CouncilMember
 from core.plugins import PluginSystem
 from core.residents.slips import qr_data_uri
-from core.templating import LOCAL_TZ, WEEKDAYS
+from core.templating import LOCAL_TZ, date_text, long_weekday_name
 from core.text import has_control
 
 TEMPLATE = "meetings/notice.html"
@@ -104,7 +104,7 @@ def local(value: datetime) -> datetime:
 def notice_date(value: datetime) -> str:
     """2026年12月4日（星期五）"""
     value = local(value)
-    return f"{value.year}年{value.month}月{value.day}日（星期{WEEKDAYS[value.weekday()]}）"
+    return _("{date}（{weekday}）").format(date=date_text(value), weekday=long_weekday_name(value.weekday()))
 
 
 def notice_time(start: datetime, end: datetime | None) -> str:
@@ -121,8 +121,7 @@ def notice_time(start: datetime, end: datetime | None) -> str:
 
 def issue_date(now: datetime) -> str:
     """The date under the issuing body: 2026年11月23日."""
-    now = local(now)
-    return f"{now.year}年{now.month}月{now.day}日"
+    return date_text(local(now))
 
 
 def agenda_minutes(view: MeetingView) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from core.i18n import _
-from core.templating import LOCAL_TZ, WEEKDAYS
+from core.templating import LOCAL_TZ, long_weekday_name
 
 #: Weekday names as rules spell them, Monday first (date.weekday()).
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -60,7 +60,7 @@ class Rule:
     @property
     def label(self) -> str:
         """每周星期三 / 每月第一个星期五 / 每月最后一个星期六 / 每月15日."""
-        weekday = _("星期{d}").format(d=WEEKDAYS[self.weekday])
+        weekday = long_weekday_name(self.weekday)
         if self.kind == "weekly":
             return _("每周{weekday}").format(weekday=weekday)
         if self.kind == "monthly_weekday":
@@ -171,7 +171,7 @@ def rule_for(choice: str, first: date) -> Rule | None:
         return Rule("weekly", weekday=first.weekday())
     if choice == "monthly_day":
         return Rule("monthly_day", day=first.day)
-    weekday = _("星期{d}").format(d=WEEKDAYS[first.weekday()])
+    weekday = long_weekday_name(first.weekday())
     if choice == "monthly_last":
         if not _ordinal_fits(first, -1):
             raise RuleError(_("{m}月{d}日不是当月最后一个{weekday}，请改开始日期或选其他重复方式").format(
