@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,9 @@ from core.lowcode.workflow import TransitionRefused, WorkflowSpec
 from core.meetings.tables import AgendaItem, Meeting
 from core.topics.capture_spec import CaptureSpec
 from core.topics.flow import move_topic
-from core.topics.services import topic_of_submission
+from core.topics.services import open_raised_topic, topic_of_nonce, topic_of_submission
 from core.topics.storage import save_submission, submission_by_nonce
-from core.topics.tables import Rating, Topic, TopicEvent
+from core.topics.tables import Rating, Topic
 from core.topics.tasks import RATING_LEVELS, TaskError, create_task
 
 #: Meeting states in which issues may be logged and triaged: during the meeting, and afterwards
@@ -162,23 +161,15 @@ async def record_issue(spec: CaptureSpec, data_dir: Path, meeting_id: int, resul
     try:
         async with db.atomic():
             submission_id = await save_submission(data_dir, result, actor, nonce=nonce)
-            now = datetime.now(UTC)
-            row = (await Topic.insert(Topic(
-                council=meeting["council"], title=title[:120], category=str(values.get(spec.category_field, ""))[:40],
-                description="", state="raised", proposer_name=str(values.get(spec.proposer_field, ""))[:50],
-                submission=submission_id, agenda_item=item_id, created_at=now, updated_at=now,
-            )).returning(Topic.id))[0]
-            topic_id = row["id"]
-            await TopicEvent.insert(TopicEvent(topic=topic_id, transition="raise", from_state="",
-                                               to_state="raised", actor=actor, at=now))
-            await audit.record(actor=actor, action="topic.raised", entity=f"topic:{topic_id}",
-                               after={"council": meeting["council"], "meeting": meeting_id, "state": "raised",
-                                      "submission": submission_id, "title": title})
+            topic_id = await open_raised_topic(
+                actor, submission_id, {"council": meeting["council"], "meeting": meeting_id, "title": title},
+                council=meeting["council"], title=title[:120],
+                category=str(values.get(spec.category_field, ""))[:40], description="",
+                proposer_name=str(values.get(spec.proposer_field, ""))[:50], agenda_item=item_id)
             _changed(spec, meeting_id, topic_id)
             return topic_id
     except Exception:
-        existing = await submission_by_nonce(nonce)
-        topic_id = await topic_of_submission(existing) if existing is not None else None
+        topic_id = await topic_of_nonce(nonce)
         if topic_id is None:
             raise
         return topic_id

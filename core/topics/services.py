@@ -79,6 +79,29 @@ async def topic_of_submission(submission_id: int) -> int | None:
     return row["id"] if row else None
 
 
+async def open_raised_topic(actor: str, submission_id: int, audit_after: dict[str, Any], **fields: Any) -> int:
+    """Insert a topic in state ``raised`` with its first step and its audit event (inside the caller's
+    :func:`db.atomic`). ``fields`` are the topic's columns (council, title, proposer …); the event says
+    who raised it and from which submission, plus ``audit_after``. Residents' 提事 and a recorder's
+    capture at a meeting (core.topics.capture) both open topics through here."""
+    now = datetime.now(UTC)
+    row = (await Topic.insert(Topic(state="raised", submission=submission_id, created_at=now, updated_at=now,
+                                    **fields)).returning(Topic.id))[0]
+    topic_id = row["id"]
+    await TopicEvent.insert(TopicEvent(topic=topic_id, transition="raise", from_state="", to_state="raised",
+                                       actor=actor, at=now))
+    await audit.record(actor=actor, action="topic.raised", entity=f"topic:{topic_id}",
+                       after={"state": "raised", "submission": submission_id, **audit_after})
+    return topic_id
+
+
+async def topic_of_nonce(nonce: str) -> int | None:
+    """The topic a submission with this one-time key opened, if any: two copies of one POST at the
+    same moment race on the unique nonce, and the loser answers with the winner's topic."""
+    existing = await submission_by_nonce(nonce)
+    return await topic_of_submission(existing) if existing is not None else None
+
+
 async def raise_topic(data_dir: Path, council_id: int, entry: dict[str, Any], result: Result,
                       nonce: str) -> int:
     """Store the 提事表 and its photos and open a topic in state ``raised``, in one transaction.
@@ -96,23 +119,14 @@ async def raise_topic(data_dir: Path, council_id: int, entry: dict[str, Any], re
                     return topic_id
             submission_id = await save_submission(data_dir, result, actor, nonce=nonce)
             values = result.values
-            now = datetime.now(UTC)
-            row = (await Topic.insert(Topic(
+            return await open_raised_topic(
+                actor, submission_id, {"council": council_id, "title": values.get("title")},
                 council=council_id, title=str(values.get("title") or "")[:120], category=_category(values),
-                description=str(values.get("details") or ""), state="raised", proposer_entry=entry["id"],
-                proposer_name=str(entry["name"])[:50], submission=submission_id, created_at=now, updated_at=now,
-            )).returning(Topic.id))[0]
-            topic_id = row["id"]
-            await TopicEvent.insert(TopicEvent(topic=topic_id, transition="raise", from_state="",
-                                               to_state="raised", actor=actor, at=now))
-            await audit.record(actor=actor, action="topic.raised", entity=f"topic:{topic_id}",
-                               after={"council": council_id, "state": "raised", "submission": submission_id,
-                                      "title": values.get("title")})
-            return topic_id
+                description=str(values.get("details") or ""), proposer_entry=entry["id"],
+                proposer_name=str(entry["name"])[:50])
     except Exception:
         # Two copies of the same POST at the same moment: the unique nonce lets one through.
-        existing = await submission_by_nonce(nonce)
-        topic_id = await topic_of_submission(existing) if existing is not None else None
+        topic_id = await topic_of_nonce(nonce)
         if topic_id is None:
             raise
         return topic_id
