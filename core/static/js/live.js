@@ -11,7 +11,11 @@
  * fragment will do. data-live-since, the version the page was rendered at, lets the server tell a
  * first connection that it is already behind. The browser reconnects by itself (Last-Event-ID).
  *
- * At most one fetch per element is in flight; events meanwhile cause one more fetch after it.
+ * At most one fetch per element is in flight; events meanwhile cause one more fetch after it. Two
+ * fetches start at least data-live-gap milliseconds apart (default 0): an event sooner than that
+ * waits, with every other event until the gap is over, for one fetch then — so a page that follows a
+ * stream of changes (the projector and the chair's poll page while a poll is open: one event per
+ * round of votes) re-fetches about once per gap however fast the votes come, and ends current.
  * While someone is typing in a field inside the element, or has changed one and not sent it, the
  * fetch waits (it would wipe their input) and is tried again when they leave a field; the element
  * carries data-live-pending meanwhile, so a style can show that an update is waiting. Their own
@@ -55,8 +59,8 @@
   function refresh(id) {
     var el = document.getElementById(id);
     if (!el || !window.htmx) { return; }
-    var state = fetches[id] || (fetches[id] = {busy: false, again: false, waitingOn: null});
-    if (state.busy) { state.again = true; return; }
+    var state = fetches[id] || (fetches[id] = {busy: false, again: false, waitingOn: null, last: 0, timer: null});
+    if (state.busy || state.timer) { state.again = true; return; }
     if (busyHands(el)) {
       el.setAttribute("data-live-pending", ""); // an update is waiting (the fetched element has none)
       if (state.waitingOn !== el) {
@@ -68,7 +72,13 @@
       }
       return;
     }
+    var wait = state.last + (Number(el.getAttribute("data-live-gap") || 0) || 0) - Date.now();
+    if (wait > 0) { // too soon after the last fetch: one fetch when the gap is over covers every event until then
+      state.timer = setTimeout(function () { state.timer = null; state.again = false; refresh(id); }, wait);
+      return;
+    }
     state.busy = true;
+    state.last = Date.now();
     var url = el.getAttribute("data-live-get") || window.location.pathname + window.location.search;
     window.htmx.ajax("GET", url, {target: el, swap: "outerHTML", select: "#" + CSS.escape(id)})
       .catch(function () { /* the next event, or a reload, will do */ })
