@@ -65,7 +65,7 @@ def test_a_part_with_a_gap_refetches_about_once_per_gap_and_ends_current(browser
               '<script src="/static/js/live.js"></script></head><body>'
               f"{part('projector', '已投 0 次', '1000')}{part('console', '已投 0 次', '')}</body></html>")))
     page.goto("/gap-test")
-    page.wait_for_function("window.__sources.length === 2")
+    page.wait_for_function("() => window.__sources.length === 2")
 
     for version in range(1, 21):  # 20 changes, one every 100 ms
         page.evaluate("v => window.__fire('cast', v)", version)

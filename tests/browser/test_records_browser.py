@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from core.settings import PROJECT_ROOT
 from tests.browser.conftest import TABLET, launched_chromium, running_server
@@ -57,7 +58,8 @@ def test_a_record_is_stepped_on_a_tablet_and_signed_on_two_phones(kit_server: st
     # htmx swaps the record in place: no reload, the state chip changes.
     tablet.evaluate("window.__kept = true")
     tablet.click("button:has-text('开始调解')")
-    tablet.wait_for_function("document.querySelector('#rec-state').textContent.trim() === '调解中'")
+    # (expect, not wait_for_function with an expression: that evaluates a string, which the CSP forbids)
+    expect(tablet.locator("#rec-state")).to_have_text("调解中")
     assert tablet.evaluate("window.__kept === true")
 
     tablet.click("a:has-text('拟定协议书')")
