@@ -48,6 +48,12 @@ def use_locale(locale: str) -> None:
     _locale[0] = locale
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction without translating it yet (translated with ``_()`` where it
+    is shown): for tables of labels built once, at import time."""
+    return message
+
+
 def _(message: str) -> str:
     """Mark a message for extraction and translate it into the deployment's language."""
     return _active[0].gettext(message)

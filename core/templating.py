@@ -24,7 +24,7 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from core.i18n import _, translations
+from core.i18n import N_, _, translations
 from core.themes import ThemeChoice
 
 CORE_TEMPLATES = Path(__file__).parent / "templates"
@@ -32,16 +32,20 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
 
 
+#: Monday = 0; msgids, translated when shown (one gettext lookup per date rendered, not seven)
+WEEKDAY_NAMES = (N_("周一"), N_("周二"), N_("周三"), N_("周四"), N_("周五"), N_("周六"), N_("周日"))
+LONG_WEEKDAY_NAMES = (N_("星期一"), N_("星期二"), N_("星期三"), N_("星期四"), N_("星期五"), N_("星期六"),
+                      N_("星期日"))
+
+
 def weekday_name(index: int) -> str:
     """Monday = 0 → 周一 (Mon in English)."""
-    names = (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))
-    return names[index]
+    return _(WEEKDAY_NAMES[index])
 
 
 def long_weekday_name(index: int) -> str:
     """Monday = 0 → 星期一 (Monday in English), as notices and recurrence rules write it."""
-    names = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
-    return names[index]
+    return _(LONG_WEEKDAY_NAMES[index])
 
 
 def date_text(value: date) -> str:

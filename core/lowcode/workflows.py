@@ -13,15 +13,9 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
-from core.i18n import _, current_locale
+from core.i18n import N_, _, current_locale
 from core.lowcode.registry import forms_root, load_shipped, shared_forms
 from core.lowcode.workflow import WorkflowSpec, load_workflow_file
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction without translating it yet (translated where it is shown)."""
-    return message
-
 
 CORE_GUARDS: dict[str, str] = {
     "poll_passed": N_("表决已通过"),

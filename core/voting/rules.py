@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
-from core.i18n import _
+from core.i18n import N_, _
 
 Comparison = Literal[">=", ">"]
 Base = Literal["eligible", "present", "participating", "valid"]
@@ -55,11 +55,6 @@ COMBINES: tuple[str, ...] = ("all", "any")
 
 NESTING: tuple[str, ...] = ("eligible", "present", "participating", "valid", "in_favour")
 """Bases and counts from the widest to the narrowest; a count must come after its base."""
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction without translating it yet (translated where it is shown)."""
-    return message
 
 
 MEASURE_LABELS: dict[str, str] = {

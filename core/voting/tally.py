@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from core.errors import YishiError
-from core.i18n import _
+from core.i18n import N_, _
 from core.voting.rules import MEASURE_LABELS, MEASURES, Condition, Rule, Threshold, fraction_text
 
 Method = Literal["yes_no", "single", "multiple", "approval"]
@@ -42,10 +42,6 @@ METHODS: tuple[str, ...] = ("yes_no", "single", "multiple", "approval")
 YES, NO = "yes", "no"
 MAX_DECIMALS = 4
 """Areas are printed exactly up to this many decimals (the register has two); beyond, rounded with ≈."""
-
-
-def N_(message: str) -> str:
-    return message
 
 
 OUTCOME_LABELS: dict[str, str] = {"passed": N_("通过"), "failed": N_("未通过"), "tie": N_("票数相同，未能决出")}
