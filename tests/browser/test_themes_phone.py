@@ -36,13 +36,12 @@ def test_a_resident_switches_to_large_print_and_party_red(browser, demo_server: 
     expect(page.get_by_role("heading", name="您好，朱*英")).to_be_visible()
     switcher = page.get_by_role("navigation", name="显示方式")
     expect(switcher.locator("[aria-current]")).to_have_text("标准")
-    header = "document.querySelector('.site-header')"
-    assert page.evaluate(f"getComputedStyle({header}).backgroundColor") == "rgb(31, 95, 191)"
+    expect(page.locator(".site-header")).to_have_css("background-color", "rgb(31, 95, 191)")
 
     switcher.get_by_role("link", name="大字高对比").click()
     expect(page.get_by_role("navigation", name="显示方式").locator("[aria-current]")).to_have_text("大字高对比")
     assert page.url == link  # back on the same page
-    assert page.evaluate(f"getComputedStyle({header}).backgroundColor") == "rgb(11, 61, 145)"
+    expect(page.locator(".site-header")).to_have_css("background-color", "rgb(11, 61, 145)")
     assert _px(page, "html", "fontSize") >= 20
     assert _px(page, ".resident", "fontSize") >= 22
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
@@ -56,17 +55,17 @@ def test_a_resident_switches_to_large_print_and_party_red(browser, demo_server: 
 
     page.get_by_role("navigation", name="显示方式").get_by_role("link", name="党建红").click()
     expect(page.get_by_role("navigation", name="显示方式").locator("[aria-current]")).to_have_text("党建红")
-    assert page.evaluate(f"getComputedStyle({header}).backgroundColor") == "rgb(183, 28, 28)"
-    assert page.evaluate(f"getComputedStyle({header}).color") == "rgb(255, 255, 255)"
+    expect(page.locator(".site-header")).to_have_css("background-color", "rgb(183, 28, 28)")
+    expect(page.locator(".site-header")).to_have_css("color", "rgb(255, 255, 255)")
     assert _px(page, "html", "fontSize") == 17
     page.screenshot(path=str(artifacts / "theme-dangjian-360x640.png"))
 
     # the choice is the phone's: a new page load keeps it, and 标准 goes back to core's look
     page.goto(link + "/tishi")
-    assert page.evaluate(f"getComputedStyle({header}).backgroundColor") == "rgb(183, 28, 28)"
+    expect(page.locator(".site-header")).to_have_css("background-color", "rgb(183, 28, 28)")
     page.get_by_role("navigation", name="显示方式").get_by_role("link", name="标准").click()
     expect(page.get_by_role("navigation", name="显示方式").locator("[aria-current]")).to_have_text("标准")
     assert page.url == link + "/tishi"
-    assert page.evaluate(f"getComputedStyle({header}).backgroundColor") == "rgb(31, 95, 191)"
+    expect(page.locator(".site-header")).to_have_css("background-color", "rgb(31, 95, 191)")
     assert not [c for c in phone.cookies() if c["name"] == "yishi_theme"]
     phone.close()
