@@ -423,7 +423,10 @@ def run(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[
         cpu, client = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
         db_cpu = sum(used - db_before.get(pid, 0.0) for pid, used in database_cpu(url).items()) if postgres else 0.0
         again = asyncio.run(vote_all(base, voters[: min(len(voters), 200)], args.concurrency))
+        bare_before, bare_client_before = cpu_seconds(proc.pid), time.process_time()
         bare = asyncio.run(bare_rate(base, args.concurrency, args.bare)) if args.bare else 0.0
+        bare_cpu = (cpu_seconds(proc.pid) - bare_before) / max(args.bare, 1) * 1000
+        bare_client = (time.process_time() - bare_client_before) / max(args.bare, 1) * 1000
     finally:
         stop_server(proc)
     db_rows = asyncio.run(stored(url, poll_id))
@@ -443,12 +446,29 @@ def run(label: str, url: str, data_dir: Path, args: argparse.Namespace) -> dict[
         if postgres else ""))
     if bare:
         print(f"{'':<10} bare endpoint (GET /healthz: Litestar and its middleware, no database), same server and "
-              f"client: {bare:,.0f} requests/s")
+              f"client: {bare:,.0f} requests/s (server CPU {bare_cpu:.2f} ms, client {bare_client:.2f} ms per request)")
     print(f"{'':<10} load average during the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'':<10} stored: {db_rows['participations']} participations, {db_rows['ballots']} ballots, "
           f"{db_rows['voters']} distinct voters; voting again: {again['refused']:.0f} × 您已投票, "
           f"{again['acked']:.0f} accepted → {'OK' if ok else 'MISMATCH'}")
-    return {"rate": rate, "ok": float(ok), "cpu_ms": per_vote, "db_cpu_ms": db_cpu / acked * 1000}
+    return {"rate": rate, "ok": float(ok), "cpu_ms": per_vote, "db_cpu_ms": db_cpu / acked * 1000,
+            "client_ms": client / acked * 1000, "bare_cpu_ms": bare_cpu if bare else 0.0}
+
+
+def print_budget(result: dict[str, float], tps: float) -> None:
+    """What the PostgreSQL target leaves per vote: every process shares the machine's cores, so at
+    ``PG_RATIO_TARGET × tps`` votes/s a vote may cost ``cores / rate`` of CPU in all — the server, the
+    database and the client together. Printed beside what a vote costs now, and what the server's
+    cheapest page (no database) costs, so a run shows how far the target is from this machine."""
+    cores = os.cpu_count() or 1
+    budget = cores * 1000 / (PG_RATIO_TARGET * tps)
+    spent = result["cpu_ms"] + result["db_cpu_ms"] + result["client_ms"]
+    left = budget - result["db_cpu_ms"] - result["client_ms"]
+    print(f"{'':<10} CPU budget at the target ({PG_RATIO_TARGET} × {tps:,.0f} = {PG_RATIO_TARGET * tps:,.0f} votes/s on "
+          f"{cores} cores): {budget:.3f} ms per vote in all; spent now {spent:.3f} ms (server {result['cpu_ms']:.3f}, "
+          f"PostgreSQL {result['db_cpu_ms']:.3f}, client {result['client_ms']:.3f}); with the database's and the "
+          f"client's share as measured, {left:.3f} ms is left for the server, whose bare GET /healthz alone "
+          f"costs {result['bare_cpu_ms']:.3f} ms")
 
 
 def main() -> int:
@@ -492,6 +512,7 @@ def main() -> int:
             ratio = result["rate"] / tps
             print(f"{'':<10} pgbench single-row INSERT, {args.concurrency} clients: {tps:,.0f} tps; votes/s ÷ tps = "
                   f"{ratio:.2f} (target ≥ {PG_RATIO_TARGET}: {'met' if ratio >= PG_RATIO_TARGET else 'NOT met'})")
+            print_budget(result, tps)
         finally:
             asyncio.run(_pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
             shutil.rmtree(tmp, ignore_errors=True)
