@@ -5,16 +5,20 @@
         await load_seed(HERE / "demo.toml", settings)
 
 The file lists ``[[units]]``, ``[[councils]]``, ``[[people]]``, ``[[members]]`` (a seat, with an
-optional demo ``login``), ``[[meetings]]`` and ``[[records]]`` (a record kind's form values, its state
-and signatures), each naming the others by a ``key`` of the file; the format is in docs/records.md.
-Record values are validated by the kind's form like a submission, so a seed cannot hold what the
-pages would refuse. Everything is written in one transaction with one audit event, or nothing.
+optional demo ``login``), ``[[roster]]`` (名册), ``[[departments]]`` (责任单位), ``[[meetings]]`` (a
+series, its agenda, attendance, notes and steps: core/records/seed_meetings.py), ``[[topics]]``
+(raised by residents and taken through their workflow: core/records/seed_topics.py) and
+``[[records]]`` (a record kind's form values, its state and signatures, checklists with their
+follow-ups, ledger lines: core/records/seed_records.py), each naming the others by a ``key`` of the
+file; the format is in docs/records.md. Values are validated by the forms the pages use and steps are
+taken through core's workflows and services, so a seed cannot hold what the pages would refuse.
+Everything is written in one transaction, ending with one ``seed.load`` audit event, or nothing.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,33 +27,40 @@ from zoneinfo import ZoneInfo
 from core import db
 from core.audit.log import record as audit
 from core.errors import YishiError
-from core.lowcode.forms import form_data, validate
 from core.lowcode.specs import parse_spec, read_spec
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "yishi-demo"  # core's demo password; never use on a real server
+SECTIONS = ("units", "councils", "people", "members", "roster", "departments", "meetings", "topics", "records")
 
 
 class SeedError(YishiError):
     """A seed file that cannot be loaded; the message names the file, the entry and the problem."""
 
 
-#: "today", "today-14", "today+5 14:30": a day counted from the day the seed is loaded (China time)
-RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4}))?(?: (\d{1,2}):(\d{2}))?$")
+#: "today", "today-14", "today+5 14:30", "today-25 this month": a day counted from the day the seed
+#: is loaded (China time); "this month" keeps it inside the current month (never before its 1st).
+RELATIVE = re.compile(r"^today(?:([+-])(\d{1,4}))?( this month)?(?: (\d{1,2}):(\d{2}))?$")
 
 
 def relative_day(value: str, today: date | None = None) -> tuple[date, time] | None:
-    """``today±N [HH:MM]`` as a day and a time (noon without one); None for any other text.
+    """``today±N [this month] [HH:MM]`` as a day and a time (noon without one); None for other text.
 
     Demo data says when things happened relative to the day it is loaded, so a demo loaded next
     year still has last month's meeting behind it, next week's ahead and agreements not yet due.
+    "this month" is for figures a monthly report counts: they stay in the month being reported.
     """
     found = RELATIVE.match(value.strip())
     if found is None:
         return None
-    sign, days, hour, minute = found.groups()
+    sign, days, this_month, hour, minute = found.groups()
+    if hour is not None and not (int(hour) < 24 and int(minute) < 60):
+        return None
     offset = int(days or 0) * (-1 if sign == "-" else 1)
-    day = (today or datetime.now(SHANGHAI).date()) + timedelta(days=offset)
+    today = today or datetime.now(SHANGHAI).date()
+    day = today + timedelta(days=offset)
+    if this_month:
+        day = min(max(day, today.replace(day=1)), today)
     return day, time(int(hour or 12), int(minute or 0))
 
 
@@ -70,7 +81,7 @@ def _when(value: Any) -> datetime:
 
 
 def _values(raw: Any) -> Any:
-    """A record's form values with relative days (``"today+46"``) turned into ISO dates."""
+    """Form values with relative days (``"today+46"``) turned into ISO dates."""
     if not isinstance(raw, dict):
         return raw
     out = {}
@@ -80,150 +91,202 @@ def _values(raw: Any) -> Any:
     return out
 
 
-async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None) -> dict[str, int]:
-    """Load one seed file; returns how many rows of each section it wrote.
+def form_input(form: Any, raw: Any) -> tuple[dict[str, list[str]], list[str]]:
+    """A seed's values for ``form`` as a submitted form would carry them (what a person types: a
+    building's name, a roster entry's id), and the names the form does not have."""
+    from core.lowcode.forms import form_data
 
-    ``settings`` (or ``specs``, a :class:`~core.lowcode.catalogue.SpecCatalogue`) is needed only for
-    ``[[records]]``: their kinds and forms come from the deployment's plugins.
-    """
-    from core.accounts.passwords import hash_password
-    from core.accounts.tables import User
-    from core.meetings.tables import Meeting
-    from core.org.tables import Council, CouncilMember, Person, Unit
-    from core.records.tables import Record, RecordEvent, RecordSignature
+    raw = _values(raw if isinstance(raw, dict) else {})
+    names = {f.name for f in form.fields}
+    stored = {k: v for k, v in raw.items() if isinstance(v, (dict, list, bool))}
+    out = form_data(form, stored)
+    out.update({k: [str(v)] for k, v in raw.items() if k not in stored})
+    return out, [k for k in raw if k not in names]
 
-    source = str(path)
-    data = parse_spec(read_spec(Path(path), source=source, limit=2 * 1024 * 1024), source)
-    if data.get("records") and specs is None:
-        if settings is None:
-            raise SeedError(f"{source}: [[records]] 需要 settings 才能读取记录类型 / records need settings")
-        from core.plugins import load_plugins
 
-        specs = load_plugins(settings.plugin_registry).specs
+#: What core's services raise for a step the pages would refuse; the seed reports their message.
+def _refusals() -> tuple[type[Exception], ...]:
+    from core.lowcode.workflow import TransitionRefused
+    from core.meetings.attendance import AttendanceError
+    from core.meetings.services import MeetingError
+    from core.records.ledger import LedgerRefused
+    from core.records.links import LinkRefused
+    from core.records.service import Refused
+    from core.topics.tasks import TaskError
 
-    keys: dict[tuple[str, str], int] = {}
-    counts = {name: 0 for name in ("units", "councils", "people", "members", "meetings", "records")}
+    return TransitionRefused, AttendanceError, MeetingError, LedgerRefused, LinkRefused, Refused, TaskError
 
-    def ref(section: str, key: Any, where: str) -> int:
-        found = keys.get((section, str(key)))
+
+class Seed:
+    """One load of one file: where it is, the rows written so far by ``key``, the entry being read
+    (for messages) and the plugins its forms and record kinds come from."""
+
+    def __init__(self, path: Path, data: dict[str, Any], settings: Any, specs: Any, plugins: Any) -> None:
+        self.path, self.source, self.data, self.settings = path, str(path), data, settings
+        self._specs, self._plugins = specs, plugins
+        self.keys: dict[tuple[str, str], int] = {}
+        self.cursor = ""
+        self.counts = {name: 0 for name in SECTIONS}
+        #: login → (person id, {council id: role}) for ``by = "login"`` of steps
+        self.logins: dict[str, tuple[int, dict[int, str]]] = {}
+        self.data_dir = Path(settings.data_dir) if settings is not None else Path(".")
+
+    @property
+    def plugins(self) -> Any:
+        """The deployment's plugins (None when the caller gave only ``specs``)."""
+        if self._plugins is None and self.settings is not None:
+            from core.plugins import load_plugins
+
+            self._plugins = load_plugins(self.settings.plugin_registry)
+        return self._plugins
+
+    @property
+    def specs(self) -> Any:
+        if self._specs is None:
+            if self.plugins is None:
+                raise self.error("", "需要 settings 才能读取表单和记录类型 / forms and record kinds need settings")
+            self._specs = self.plugins.specs
+        return self._specs
+
+    def error(self, field: str, problem: str) -> SeedError:
+        where = f"{self.cursor}.{field}" if field else self.cursor
+        return SeedError(f"{self.source}: {where}: {problem}")
+
+    def ref(self, section: str, key: Any, field: str = "") -> int:
+        found = self.keys.get((section, str(key)))
         if found is None:
-            raise SeedError(f"{source}: {where}: 没有 key 为 {key!r} 的 {section} / no {section} with key {key!r}")
+            raise self.error(field, f"没有 key 为 {key!r} 的 {section} / no {section} with key {key!r}")
         return found
 
-    cursor = [""]
+    def when(self, value: Any, field: str) -> datetime:
+        try:
+            return _when(value)
+        except SeedError as exc:
+            raise self.error(field, str(exc)) from None
 
-    def entries(section: str) -> Any:
-        raw = data.get(section, [])
+    def actor(self, by: Any, council_id: int, field: str = "by") -> tuple[str, set[str]]:
+        """``by``: a login of the file's ``[[members]]``; the actor and their role on the council, which
+        the workflow checks as it checks a person's. Without one: the seed, as the council's chair."""
+        if by is None:
+            return "seed", {"chair"}
+        found = self.logins.get(str(by))
+        if found is None or council_id not in found[1]:
+            raise self.error(field, f"{by!r} 不是本议事机构成员的演示账号 / not a login of this council's members")
+        return f"user:{by}", {found[1][council_id]}
+
+    async def attempt(self, field: str, call: Any) -> Any:
+        """Await a core service; a refusal it raises becomes a :class:`SeedError` naming the entry."""
+        try:
+            return await call
+        except _refusals() as exc:
+            raise self.error(field, str(getattr(exc, "message", "") or exc)) from None
+
+    def filled(self, form: Any, raw: Any, field: str, **kwargs: Any) -> Any:
+        """``raw`` validated by ``form`` as a submission; a :class:`SeedError` naming each problem."""
+        from core.lowcode.forms import validate
+
+        data, unknown = form_input(form, raw)
+        if unknown:
+            raise self.error(field, f"表单 {form.id} 没有字段 {', '.join(unknown)} / no such fields")
+        result = validate(form, data, None, kwargs.pop("choices", None), **kwargs)
+        if not result.ok:
+            raise self.error(field, "；".join(f"{name}: {msg}" for name, msg in result.errors.items()))
+        return result
+
+    def entries(self, section: str) -> Iterator[dict[str, Any]]:
+        raw = self.data.get(section, [])
         if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
-            raise SeedError(f"{source}: {section} 须写成 [[{section}]] 表 / must be [[{section}]] tables")
+            raise SeedError(f"{self.source}: {section} 须写成 [[{section}]] 表 / must be [[{section}]] tables")
         for i, e in enumerate(raw):
-            cursor[0] = f"{section}[{i + 1}]"
-            yield cursor[0], e
+            self.cursor = f"{section}[{i + 1}]"
+            yield e
 
-    password: list[str] = []
+    def keep(self, section: str, e: dict[str, Any], default: Any, row_id: int) -> None:
+        self.keys[(section, str(e.get("key", default)))] = row_id
+        self.counts[section] += 1
+
+
+async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None, plugins: Any = None,
+                    announce: bool = False) -> dict[str, int]:
+    """Load one seed file; returns how many entries of each section it wrote.
+
+    ``settings`` (or ``specs``, a :class:`~core.lowcode.catalogue.SpecCatalogue`, or ``plugins``) is
+    needed for ``[[records]]``, ``[[topics]]`` and meetings' kinds: they come from the deployment's
+    plugins. ``announce`` prints the demo logins the file made.
+    """
+    from core.records import seed_meetings, seed_records, seed_topics
+
+    path = Path(path)
+    data = parse_spec(read_spec(path, source=str(path), limit=2 * 1024 * 1024), str(path))
+    if (data.get("records") or data.get("topics")) and specs is None and plugins is None and settings is None:
+        raise SeedError(f"{path}: [[records]] 和 [[topics]] 需要 settings 才能读取表单 / "
+                        "records and topics need settings")
+    seed = Seed(path, data, settings, specs if specs is not None else (plugins.specs if plugins else None), plugins)
 
     async def write() -> None:
         async with db.atomic():
-            for where, e in entries("units"):
-                parent = ref("units", e["parent"], where) if e.get("parent") else None
-                row = await Unit.objects().create(name=e["name"], kind=e.get("kind", "小区"), parent=parent,
-                                                  code=e.get("code", ""))
-                keys[("units", str(e.get("key", e["name"])))] = row.id
-                counts["units"] += 1
-            for where, e in entries("councils"):
-                row = await Council.objects().create(name=e["name"], unit=ref("units", e["unit"], where),
-                                                     practice=e["practice"], description=e.get("description", ""))
-                keys[("councils", str(e.get("key", e["name"])))] = row.id
-                counts["councils"] += 1
-            for _where, e in entries("people"):
-                row = await Person.objects().create(name=e["name"], phone=e.get("phone", ""))
-                keys[("people", str(e.get("key", e["name"])))] = row.id
-                counts["people"] += 1
-            for position, (where, e) in enumerate(entries("members")):
-                person = ref("people", e["person"], where)
-                await CouncilMember.objects().create(council=ref("councils", e["council"], where), person=person,
-                                                     role=e["role"], affiliation=e.get("affiliation", ""),
-                                                     position=e.get("position", position))
-                if e.get("login") and not await User.exists().where(User.username == e["login"]):
-                    if not password:
-                        password.append(hash_password(DEMO_PASSWORD))
-                    person_row = await Person.select(Person.name).where(Person.id == person).first()
-                    await User.objects().create(username=e["login"], display_name=person_row["name"],
-                                                password_hash=password[0], person=person)
-                counts["members"] += 1
-            for where, e in entries("meetings"):
-                starts = _when(e.get("starts_at"))
-                # "{month}月街巷议事会": the month of a relative date, in China time
-                title = e["title"].replace("{month}", str(starts.astimezone(SHANGHAI).month))
-                row = await Meeting.objects().create(
-                    council=ref("councils", e["council"], where), kind=e.get("kind", "议事会"), title=title,
-                    place=e.get("place", ""), starts_at=starts, state=e.get("state", "draft"))
-                keys[("meetings", str(e.get("key", e["title"])))] = row.id
-                counts["meetings"] += 1
-            for where, e in entries("records"):
-                kind = specs.records.get(e.get("kind", ""))
-                if kind is None:
-                    raise SeedError(f"{source}: {where}.kind: 没有记录类型 {e.get('kind')!r} / no such record kind")
-                if kind.ledger or kind.checklist:
-                    raise SeedError(f"{source}: {where}.kind: 台账和检查表类记录须经 service.create 写入"
-                                    "（余额、整改项）"
-                                    " / ledger and checklist records are written with service.create")
-                form, workflow = specs.form(kind.form), kind.workflow_of(specs)
-                state = e.get("state", workflow.initial)
-                if state not in workflow.states:
-                    raise SeedError(f"{source}: {where}.state: 流程 {workflow.id} 没有状态 {state!r} / no such state")
-                from core.records.links import choices
+            await _org(seed)
+            await seed_topics.write_roster(seed)
+            await seed_topics.write_departments(seed)
+            for e in seed.entries("meetings"):
+                await seed_meetings.write_meeting(seed, e)
+            for e in seed.entries("topics"):
+                await seed_topics.write_topic(seed, e)
+            for e in seed.entries("records"):
+                await seed_records.write_record(seed, e)
+            await audit(actor="system", action="seed.load", entity=f"seed:{path.name}", after=counts())
 
-                council_id = ref("councils", e["council"], where)
-                result = validate(form, form_data(form, _values(e.get("values", {}))), None,
-                                  await choices(kind, council_id))
-                if not result.ok:
-                    problems = "；".join(f"{name}: {msg}" for name, msg in result.errors.items())
-                    raise SeedError(f"{source}: {where}.values: {problems}")
-                steps: dict[str, Any] = {}
-                for form_id, raw_values in (e.get("steps") or {}).items():
-                    if form_id not in specs.forms:
-                        raise SeedError(f"{source}: {where}.steps: 没有表单 {form_id!r} / no such form")
-                    filled = validate(specs.form(form_id), form_data(specs.form(form_id), _values(raw_values)))
-                    if not filled.ok:
-                        problems = "；".join(f"{name}: {msg}" for name, msg in filled.errors.items())
-                        raise SeedError(f"{source}: {where}.steps.{form_id}: {problems}")
-                    steps[form_id] = filled.values
-                at = _when(e.get("created_at"))
-                title = str(result.values.get(kind.title_field, ""))[:200]
-                row = (await Record.insert(Record(
-                    council=council_id, kind=kind.id, state=state, title=title,
-                    day=date.fromisoformat(result.values[kind.extras.date_field])
-                    if result.values.get(kind.extras.date_field) else None,
-                meeting=ref("meetings", e["meeting"], where) if e.get("meeting") else None,
-                    form_id=form.id, form_version=form.version, data=json.dumps(result.values, ensure_ascii=False,
-                                                                                sort_keys=True),
-                    steps=json.dumps(steps, ensure_ascii=False, sort_keys=True),
-                    revision=1, created_by="seed", updated_by="seed", created_at=at, updated_at=at,
-                )).returning(Record.id))[0]
-                await RecordEvent.insert(RecordEvent(record=row["id"], actor="seed", action="create", target=state,
-                                                     at=at))
-                for sig in e.get("signatures", []):
-                    party = kind.party(sig.get("party", ""))
-                    if party is None:
-                        raise SeedError(f"{source}: {where}.signatures: 没有当事人 {sig.get('party')!r} / "
-                                        "no such party")
-                    how, signed_at = sig.get("how", "paper"), _when(sig.get("signed_at"))
-                    await RecordSignature.insert(RecordSignature(
-                        record=row["id"], party=party.id, name=str(result.values.get(party.name_field, "")),
-                        revision=1, how=how, signed_at=signed_at, recorded_by="seed"))
-                    # the record's history shows the signature as a real one would (service.sign)
-                    await RecordEvent.insert(RecordEvent(record=row["id"], actor="seed", action="sign", source=state,
-                                                         target=state, revision=1, note=f"{party.id}:{how}",
-                                                         at=signed_at))
-                counts["records"] += 1
-            await audit(actor="system", action="seed.load", entity=f"seed:{Path(path).name}", after=counts)
+    def counts() -> dict[str, int]:  # the sections the file has
+        return {name: n for name, n in seed.counts.items() if name in data}
 
     try:
         await write()
     except KeyError as exc:
-        raise SeedError(f"{source}: {cursor[0]}: 缺少 {exc.args[0]!r} / missing key {exc.args[0]!r}") from None
-    return counts
+        raise SeedError(f"{path}: {seed.cursor}: 缺少 {exc.args[0]!r} / missing key {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise SeedError(f"{path}: {seed.cursor}: {exc}") from None
+    if announce and seed.logins:
+        names = {str(p.get("key", p.get("name"))): p.get("name", "") for p in data.get("people", [])}
+        print(f"演示账号 / demo accounts of {path.name} (密码 / password: {DEMO_PASSWORD}):")
+        for e in data.get("members", []):
+            if e.get("login"):
+                print(f"  {e['login']:<8} {names.get(str(e['person']), '')} — {e.get('affiliation', '')}")
+    return counts()
 
 
-__all__ = ["DEMO_PASSWORD", "SeedError", "load_seed"]
+async def _org(seed: Seed) -> None:
+    """Units, councils, people and seats (with their demo logins)."""
+    from core.accounts.passwords import hash_password
+    from core.accounts.tables import User
+    from core.org.tables import Council, CouncilMember, Person, Unit
+
+    for e in seed.entries("units"):
+        parent = seed.ref("units", e["parent"], "parent") if e.get("parent") else None
+        row = await Unit.objects().create(name=e["name"], kind=e.get("kind", "小区"), parent=parent,
+                                          code=e.get("code", ""))
+        seed.keep("units", e, e["name"], row.id)
+    for e in seed.entries("councils"):
+        row = await Council.objects().create(name=e["name"], unit=seed.ref("units", e["unit"], "unit"),
+                                             practice=e["practice"], description=e.get("description", ""))
+        seed.keep("councils", e, e["name"], row.id)
+    for e in seed.entries("people"):
+        row = await Person.objects().create(name=e["name"], phone=e.get("phone", ""))
+        seed.keep("people", e, e["name"], row.id)
+    password: list[str] = []
+    for position, e in enumerate(seed.entries("members")):
+        person, council = seed.ref("people", e["person"], "person"), seed.ref("councils", e["council"], "council")
+        await CouncilMember.objects().create(council=council, person=person, role=e["role"],
+                                             affiliation=e.get("affiliation", ""),
+                                             position=e.get("position", position))
+        if e.get("login"):
+            if not await User.exists().where(User.username == e["login"]):
+                if not password:
+                    password.append(hash_password(DEMO_PASSWORD))
+                person_row = await Person.select(Person.name).where(Person.id == person).first()
+                await User.objects().create(username=e["login"], display_name=person_row["name"],
+                                            password_hash=password[0], person=person)
+            seed.logins.setdefault(e["login"], (person, {}))[1][council] = e["role"]
+        seed.counts["members"] += 1
+
+
+__all__ = ["DEMO_PASSWORD", "Seed", "SeedError", "form_input", "load_seed", "relative_day"]

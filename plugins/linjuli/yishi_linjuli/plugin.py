@@ -7,7 +7,7 @@ rental-safety checklist with its follow-ups (records/linjuli_anquan.toml, linjul
 the volunteer points ledger (records/linjuli_jifen.toml). plugin.toml declares the metadata, the
 practice and its roles, the permissions and the menu link; core finds forms/, workflows/, records/,
 templates/, static/ and piccolo_app.py by convention (core/plugin_manifest.py). Here: the overview and
-report pages, the monthly report as a meeting document, and the demo data.
+report pages, the monthly report as a meeting document; the demo data is demo.toml (core's seed format).
 """
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ def yishi_documents() -> list[Any]:
 
 @hookimpl
 async def yishi_demo_data(settings: Any) -> None:
-    from yishi_linjuli.demo import seed
+    """沥林新村's council, roster, last month's meeting, topics, checks and points: demo.toml, core's seed format."""
+    from core.records.seed import load_seed
 
-    await seed(settings)
+    await load_seed(HERE / "demo.toml", settings, announce=True)
 
 
 __all__ = ["CHECK", "FIX", "MANIFEST", "POINTS", "PRACTICE", "RECORD", "VIEW", "meta"]

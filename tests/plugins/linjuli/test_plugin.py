@@ -53,10 +53,17 @@ async def test_disabled_it_leaves_nothing_behind(tmp_path: Path, lj_settings: Se
 @pytest.mark.db
 async def test_the_demo_seeds_a_monthly_council_with_landlords_tenants_checks_and_points(
         lj_client, lj_engine: object, lj_settings: Settings, lj_plugins) -> None:
-    from yishi_linjuli.demo import load, seed
+    from yishi_linjuli.plugin import HERE
 
-    ids = await seed(specs=lj_plugins.specs)
-    council = await Council.select().where(Council.id == ids["council"]).first()
+    from core.records.seed import load_seed
+    from core.topics.tables import Task, Topic
+
+    counts = await load_seed(HERE / "demo.toml", lj_settings, plugins=lj_plugins)
+    assert counts == {"units": 4, "councils": 1, "people": 7, "members": 7, "roster": 13, "departments": 4,
+                      "meetings": 1, "topics": 4, "records": 9}
+    council = await Council.select().where(Council.practice == "linjuli").first()
+    held = await Meeting.select().where((Meeting.council == council["id"]) & (Meeting.state == "published")).first()
+    ids = {"meeting": held["id"]}
     assert council["practice"] == "linjuli" and "出租屋" in council["description"]
     seats = await CouncilMember.select(CouncilMember.role).where(CouncilMember.council == council["id"])
     roles = {m["role"] for m in seats}
@@ -69,12 +76,18 @@ async def test_the_demo_seeds_a_monthly_council_with_landlords_tenants_checks_an
     # The held meeting starts a series; core wrote the next three, each on the rule's day at 19:30.
     series = await Meeting.select().where(Meeting.series == ids["meeting"]).order_by(Meeting.starts_at)
     assert [m["state"] for m in series] == ["published", "draft", "draft", "draft"]
-    rule = recurrence.parse_rule(load()["meeting"]["rule"])
+    rule = recurrence.parse_rule("monthly:-1:fri")
     for m in series:
         local = m["starts_at"].astimezone(LOCAL_TZ)
         assert rule.matches(local.date()) and (local.hour, local.minute) == (19, 30)
     assert series[1]["starts_at"] > datetime.now(LOCAL_TZ)
     assert await AgendaItem.count().where(AgendaItem.meeting == ids["meeting"]) == 3
+
+    # Residents' topics went through core's workflow: accepted, decided, assigned, done by the unit.
+    topics = {t["title"]: t["state"] for t in await Topic.select(Topic.title, Topic.state)}
+    assert topics["新村8栋一楼电动车飞线充电"] == "done" and topics["希望片区增设快递柜（微心愿）"] == "raised"
+    assert topics["片区路灯晚上不亮，下夜班回来不安全"] == "assigned" and len(topics) == 5  # + the gas hazard
+    assert sorted(t["state"] for t in await Task.select(Task.state)) == ["done", "done", "in_progress"]
 
     assert await Record.count().where(Record.kind == "linjuli_anquan") == 3
     fixes = await Record.select(Record.state, Record.topic).where(Record.kind == "linjuli_zhenggai")
