@@ -34,6 +34,7 @@ from core.fonts import MissingFontError
 from core.i18n import _, use_locale
 from core.plugin_admin.switches import PluginSwitches, plugin_switch_guard
 from core.plugins import PluginSystem, load_plugins
+from core.ratelimit import SharedCounts
 from core.residents.controllers import resident_limiters
 from core.security import nonce_of, security_headers_middleware
 from core.settings import Settings
@@ -133,8 +134,11 @@ def create_app(settings: Settings | None = None, plugins: PluginSystem | None = 
     app.state.settings = settings
     app.state.plugins = plugins
     app.state.jinja = env
-    app.state.login_limits = login_limiters()
-    app.state.resident_limits = resident_limiters()
+    app.state.rate_counts = counts = SharedCounts.from_settings(settings)  # Redis, or None: in-process
+    if counts is not None:
+        app.on_shutdown.append(counts.close)
+    app.state.login_limits = login_limiters(counts)
+    app.state.resident_limits = resident_limiters(counts)
     app.state.access = AccessPolicy.from_hooks(
         [grants for _pid, grants in plugins.call_each("yishi_permissions")],
         [resolvers for _pid, resolvers in plugins.call_each("yishi_council_resolvers")])

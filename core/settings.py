@@ -30,9 +30,9 @@ class Settings:
         "sqlite:///PATH (default: DATA_DIR/yishi.sqlite3) or "
         "postgresql://user:password@host:5432/dbname.")})
     redis_url: str = field(default="", metadata={"env": "YISHI_REDIS_URL", "doc": (
-        "redis://host:6379/0 to share live updates (projector, console) between server processes "
-        "and machines; needed with --workers above 1. ?prefix=NAME keeps two deployments on one Redis "
-        "apart. Empty (default): in-memory, one process; see docs/live.md.")})
+        "redis://host:6379/0 to share live updates (projector, console) and rate limits (login, "
+        "links) between server processes and machines; needed with --workers above 1. ?prefix=NAME "
+        "keeps two deployments on one Redis apart. Empty (default): in-memory, one process; see docs/live.md.")})
     plugin_registry: Path = field(default=PROJECT_ROOT / "plugin_registry.toml", metadata={
         "env": "YISHI_PLUGIN_REGISTRY", "doc": (
             "The plugin_registry.toml that says which plugins are enabled and their settings. "

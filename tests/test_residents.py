@@ -310,7 +310,7 @@ async def test_wrong_answers_are_limited_per_link(client: httpx.AsyncClient, set
     zhang = entries["张桂芳"]
     assert (await answer(client, link_of(settings, zhang), "3721")).status_code == 303
     # after the window the right answer works again
-    client.app.state.resident_limits["answer"].reset(str(zhu["id"]))  # type: ignore[attr-defined]
+    await client.app.state.resident_limits["answer"].reset(str(zhu["id"]))  # type: ignore[attr-defined]
     assert (await answer(client, link, "4460")).status_code == 303
 
 

@@ -13,13 +13,15 @@ from core.accounts.permissions import AUTHENTICATED, PUBLIC, current_user
 from core.accounts.sessions import COOKIE, LIFETIME, create_session, end_other_sessions, end_session
 from core.i18n import _
 from core.org.tables import Person, Unit
-from core.ratelimit import RateLimiter
+from core.ratelimit import RateLimiter, SharedCounts
 from core.web import form_of, parse_id, see_other
 
 
-def login_limiters() -> dict[str, RateLimiter]:
-    """Per app (kept in app.state): by client address and by username."""
-    return {"address": RateLimiter(limit=30, window_seconds=300), "name": RateLimiter(limit=10, window_seconds=300)}
+def login_limiters(shared: SharedCounts | None = None) -> dict[str, RateLimiter]:
+    """Per app (kept in app.state): by client address and by username; counted in Redis when
+    ``shared`` is given (core.ratelimit)."""
+    return {"address": RateLimiter(30, 300, "login-address", shared),
+            "name": RateLimiter(10, 300, "login-name", shared)}
 
 
 def safe_next(target: str | None) -> str:
@@ -49,14 +51,14 @@ class AccountController(Controller):
         # Only failed attempts count: twenty members logging in from the meeting room's one Wi-Fi
         # address within minutes must all get in, while guessing from it is still cut off.
         limits, client = request.app.state.login_limits, _client(request)
-        if limits["address"].blocked(client) or limits["name"].blocked(username):
+        if await limits["address"].blocked(client) or await limits["name"].blocked(username):
             return Template("accounts/login.html", status_code=429, context={
                 "next": target, "values": values,
                 "errors": {"form": _("尝试次数过多，请稍后再试。")}})
         result = await services.authenticate(username, form.get("password", ""))
         if result.user_id is None:
-            limits["address"].allow(client)
-            limits["name"].allow(username)
+            await limits["address"].allow(client)
+            await limits["name"].allow(username)
             return Template("accounts/login.html", status_code=422, context={
                 "next": target, "values": values, "errors": {"form": result.error}})
         token = await create_session(result.user_id, request.headers.get("user-agent", ""))

@@ -19,7 +19,7 @@ from core.accounts.permissions import PUBLIC
 from core.documents.service import DocumentError, DocumentNotFound, build_document, document_specs, specs_for_practice
 from core.documents.verify import MAX_BYTES, looks_like_document, verify_document
 from core.i18n import _
-from core.ratelimit import RateLimiter
+from core.ratelimit import RateLimiter, SharedCounts
 from core.security import nonce_of
 from core.web import plugins_of, settings_of
 
@@ -73,17 +73,18 @@ async def serve_document(request: Request, meeting_id: int, doc_id: str, fmt: st
                     headers=attachment(built.filename, f"{doc_id}-{meeting_id}.{fmt}"))
 
 
-def public_limiters() -> dict[str, RateLimiter]:
+def public_limiters(shared: SharedCounts | None = None) -> dict[str, RateLimiter]:
     """Per app (kept in app.state), by client address: uploads to the verification page, and public
     公示 PDFs (each is printed afresh, a second of work) — as for residents' links (core.ratelimit)."""
-    return {"verify": RateLimiter(limit=30, window_seconds=600), "pdf": RateLimiter(limit=30, window_seconds=600)}
+    return {"verify": RateLimiter(30, 600, "document-verify", shared),
+            "pdf": RateLimiter(30, 600, "document-pdf", shared)}
 
 
 def _limiter(request: Request, kind: str) -> RateLimiter:
     state = request.app.state
     limiters = state.get("document_limits")
     if limiters is None:
-        limiters = public_limiters()
+        limiters = public_limiters(state.get("rate_counts"))
         state["document_limits"] = limiters
     return limiters[kind]
 
@@ -114,7 +115,7 @@ class PublicDocumentController(Controller):
     @get("/gongshi.pdf", name="public_gongshi_pdf")
     async def pdf(self, request: Request, meeting_id: FromPath[int]) -> Response[bytes] | Template:
         limiter = _limiter(request, "pdf")
-        if not limiter.allow(_client(request)):
+        if not await limiter.allow(_client(request)):
             return _too_many()
         return await serve_document(request, meeting_id, "gongshi", "pdf", public=True)
 
@@ -136,7 +137,7 @@ class VerifyController(Controller):
             return Template("documents/verify.html", context={"verdict": None, "error": error},
                             status_code=status, headers=PRIVATE)
 
-        if not _limiter(request, "verify").allow(_client(request)):
+        if not await _limiter(request, "verify").allow(_client(request)):
             return refuse(_("核验次数过多，请 10 分钟后再试。"), 429)
         too_big = _("文件太大（超过 20 MB），不是本系统生成的文档。")
         try:

@@ -552,14 +552,14 @@ async def _sign_target(request: Request, kind_id: str, party_id: str, token: str
     residents' links, so guessing links is slowed down the same way."""
     limits = request.app.state.resident_limits["address"]
     address = request.client.host if request.client else "?"
-    if limits.blocked(address):
+    if await limits.blocked(address):
         raise TooManyRequestsException(_("尝试次数过多，请稍后再试。"))
     kind = plugins_of(request).specs.records.get(kind_id)
     party = kind.party(party_id) if kind else None
     claim = service.read_sign_token(settings_of(request).secret(), kind, party_id, token) if party else None
     row = await service.get(claim.record_id) if claim else None
     if kind is None or party is None or claim is None or row is None or row["kind"] != kind.id:
-        limits.allow(address)
+        await limits.allow(address)
         raise NotFoundException(_("签字链接无效。请索取新的链接。"))
     council = await Council.select().where(Council.id == row["council"]).first()
     return kind, party, claim, row, council

@@ -22,7 +22,7 @@ from core.accounts.permissions import PUBLIC, current_user
 from core.i18n import _
 from core.meetings.attendance import join_key
 from core.meetings.services import state_labels
-from core.ratelimit import RateLimiter
+from core.ratelimit import RateLimiter, SharedCounts
 from core.residents import services, slips
 from core.residents.identity import FALLBACK_CHECK, MAX_ANSWER, IdentityCheck, gather, mask_name
 from core.residents.tokens import (
@@ -40,11 +40,11 @@ ROSTER_FRAGMENT = "residents/_roster.html"
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
-def resident_limiters() -> dict[str, RateLimiter]:
+def resident_limiters(shared: SharedCounts | None = None) -> dict[str, RateLimiter]:
     """Per app (kept in app.state): invalid links by client address; wrong identity answers by
-    roster entry (5 per 15 minutes, whatever the address)."""
-    return {"address": RateLimiter(limit=30, window_seconds=600),
-            "answer": RateLimiter(limit=5, window_seconds=900)}
+    roster entry (5 per 15 minutes, whatever the address). In Redis when ``shared`` is given."""
+    return {"address": RateLimiter(30, 600, "resident-address", shared),
+            "answer": RateLimiter(5, 900, "resident-answer", shared)}
 
 
 #: Ids are 32-bit in PostgreSQL (and SQLite refuses Python ints past 64 bits): anything larger names
@@ -245,11 +245,11 @@ async def open_entry(request: Request, token: str) -> dict[str, Any] | Template:
     """The entry behind the token, or the page that says why not."""
     limits = request.app.state.resident_limits["address"]
     address = _client(request)
-    if limits.blocked(address):
+    if await limits.blocked(address):
         return _too_many_links()
     entry = await services.resolve_token(settings_of(request).secret(), token)
     if entry is None:
-        limits.allow(address)
+        await limits.allow(address)
         return _invalid_link()
     return entry
 
@@ -365,18 +365,18 @@ class ResidentController(Controller):
             return _verify_page(token, check, target, error, shown, status)
 
         too_many = _("回答错误次数过多，请 15 分钟后再试，或联系社区核对信息。")
-        if answers.blocked(key):
+        if await answers.blocked(key):
             return form(too_many, 429)
         if len(value) <= MAX_ANSWER and value.strip() and check.verify(entry, value):
-            answers.reset(key)
+            await answers.reset(key)
             await services.record_verified(entry, check.id)
             response = see_other(target)
             response.set_cookie(cookie, make_verified_cookie(secret, token, check.id),
                                 max_age=VERIFIED_DAYS * 86400, httponly=True, samesite="lax",
                                 secure=request.url.scheme == "https", path=f"/r/{token}")
             return response
-        answers.allow(key)
-        if answers.blocked(key):
+        await answers.allow(key)
+        left = await answers.remaining(key)
+        if left <= 0:
             return form(too_many, 429)
-        left = answers.remaining(key)
         return form(_("回答不正确，请核对后重新输入（还可以再试 {n} 次）。").format(n=left), 422)

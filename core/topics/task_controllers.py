@@ -23,7 +23,7 @@ from core.i18n import _
 from core.lowcode.forms import Choices, Result, validate
 from core.lowcode.registry import shared_form
 from core.lowcode.workflow import TransitionRefused
-from core.ratelimit import RateLimiter
+from core.ratelimit import RateLimiter, SharedCounts
 from core.residents import services as residents
 from core.residents.controllers import PRIVATE, _client, _invalid_link, _real_id, _too_many_links, resident_gate
 from core.residents.slips import qr_svg
@@ -306,16 +306,16 @@ def _department_choices(departments: list[dict[str, Any]]) -> Choices:
 # -------------------------------------------------------------------------------------------------
 
 
-def unit_limiters() -> RateLimiter:
-    """Invalid unit links, by client address (as for residents' links)."""
-    return RateLimiter(limit=30, window_seconds=600)
+def unit_limiters(shared: SharedCounts | None = None) -> RateLimiter:
+    """Invalid unit links, by client address (as for residents' links); in Redis when ``shared`` is given."""
+    return RateLimiter(30, 600, "unit-address", shared)
 
 
 def _limiter(request: Request) -> RateLimiter:
     state = request.app.state
     limiter = state.get("unit_limits")
     if limiter is None:
-        limiter = unit_limiters()
+        limiter = unit_limiters(state.get("rate_counts"))
         state["unit_limits"] = limiter
     return limiter
 
@@ -327,11 +327,11 @@ class UnitController(Controller):
     async def _open(self, request: Request, token: str) -> dict[str, Any] | Template:
         limits = _limiter(request)
         address = _client(request)
-        if limits.blocked(address):
+        if await limits.blocked(address):
             return _too_many_links()
         department = await tasks.resolve_unit_token(settings_of(request).secret(), token)
         if department is None:
-            limits.allow(address)
+            await limits.allow(address)
             return _invalid_link()
         return department
 

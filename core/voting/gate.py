@@ -61,7 +61,7 @@ async def vote_gate(request: Request, token: str,
     limits = request.app.state.resident_limits["address"]
     address = request.client.host if request.client else "?"
     secret = settings_of(request).secret()
-    claim = None if limits.blocked(address) else parse_token(secret, token)
+    claim = None if await limits.blocked(address) else parse_token(secret, token)
     entry = await _entry(claim.entry_id) if claim is not None else None
     if entry is None or entry["revoked"] or entry["token_generation"] != claim.generation:
         return await resident_gate(request, token, next_path)

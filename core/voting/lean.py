@@ -142,7 +142,7 @@ class LeanVotes:
         if not _csrf_ok(csrf.secret, submitted, cookies.get(csrf.cookie_name)):
             return None
         client = scope.get("client")
-        if state.resident_limits["address"].blocked(client[0] if client else "?"):
+        if await state.resident_limits["address"].blocked(client[0] if client else "?"):
             return None
         claim = parse_token(secret, token)
         if claim is None:
