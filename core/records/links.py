@@ -103,7 +103,8 @@ async def raise_topic(kind: Any, workflow: Any, record_id: int, actor: str) -> i
         topic_id = (await Topic.insert(Topic(
             council=row["council"], title=title, category=link.category, state="raised",
             description=str(values.get(link.description_field) or "") if link.description_field else "",
-            proposer_name=(link.proposer or kind.title)[:50], created_at=now, updated_at=now,
+            proposer_name=(link.proposer or kind.title)[:50], proposer_is_person=False,
+            created_at=now, updated_at=now,
         )).returning(Topic.id))[0]["id"]
         await TopicEvent.insert(TopicEvent(topic=topic_id, transition="raise", from_state="", to_state="raised",
                                            actor=actor, at=now))

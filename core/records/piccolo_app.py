@@ -1,5 +1,5 @@
 """The records Piccolo app: records of every kind, their signatures and events, migrated after core's
-tables (councils)."""
+tables (councils) and the topics app."""
 
 from pathlib import Path
 
@@ -11,6 +11,7 @@ APP_CONFIG = AppConfig(
     app_name="records",
     migrations_folder_path=str(Path(__file__).parent / "migrations"),
     table_classes=[Record, RecordSignature, RecordEvent, RecordLedgerLine],
-    migration_dependencies=["core.piccolo_app"],  # councils and meetings
+    # councils and meetings; topics (records raised as topics, and a data fix of those topics)
+    migration_dependencies=["core.piccolo_app", "core.topics.piccolo_app"],
     commands=[],
 )

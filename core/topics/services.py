@@ -201,13 +201,20 @@ def state_labels_of(spec: WorkflowSpec) -> dict[str, str]:
     return {**{s: spec.state_label(s) for s in spec.states}, **topic_state_labels()}
 
 
+def shown_proposer(topic: dict[str, Any]) -> str:
+    """Who raised the topic, as others see it: a person's name masked (王*华), or what raised it (a
+    record kind such as 安全检查) as written."""
+    name = topic.get("proposer_name") or ""
+    return mask_name(name) if topic.get("proposer_is_person", True) else name
+
+
 async def card_of(topic: dict[str, Any], roles: Collection[str], spec: WorkflowSpec | None = None) -> dict[str, Any]:
     """A topic as the triage page shows it, with the buttons the user's roles may press now."""
     spec = spec or shared_workflows()["topic"]
     guards = await flow.topic_guards(topic["id"])
     offered = triage_ids(spec)
     actions: list[Transition] = [t for t in available(spec, topic["state"], roles, guards) if t.id in offered]
-    return {**topic, "masked_proposer": mask_name(topic["proposer_name"]), "actions": actions,
+    return {**topic, "masked_proposer": shown_proposer(topic), "actions": actions,
             "photos": [], "can_override": "chair" in roles}
 
 
@@ -303,7 +310,8 @@ async def act(council_id: int, topic_id: int, transition: str, *, seen_state: st
             last = await AgendaItem.select(AgendaItem.position).where(AgendaItem.meeting == meeting_id).order_by(
                 AgendaItem.position, ascending=False).first()
             position = (last["position"] if last else 0) + 1
-            proposer = _("居民 {name}").format(name=mask_name(topic["proposer_name"])) if topic["proposer_name"] else ""
+            proposer = (("" if not topic["proposer_name"] else _("居民 {name}").format(name=shown_proposer(topic)))
+                        if topic.get("proposer_is_person", True) else topic["proposer_name"])
             item = (await AgendaItem.insert(AgendaItem(
                 meeting=meeting_id, position=position, title=topic["title"][:120],
                 description=topic["description"], proposer=proposer[:60],

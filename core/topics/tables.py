@@ -1,7 +1,7 @@
 """Tables of the closed loop: submissions and files, topics and their history, units that act on
 them, tasks, progress reports and ratings."""
 
-from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -43,6 +43,9 @@ class Topic(Table, tablename="yishi_topic"):
     state = Varchar(length=30, default="raised")
     proposer_entry = ForeignKey(RosterEntry, null=True, on_delete=OnDelete.set_null)
     proposer_name = Varchar(length=50, default="")
+    #: Whether ``proposer_name`` is a person's (shown masked, 王*华, wherever others see it) or the name
+    #: of what raised the topic — a record kind such as 安全检查 (shown as written).
+    proposer_is_person = Boolean(default=True)
     submission = ForeignKey(Submission, null=True, on_delete=OnDelete.set_null)
     merged_into = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     agenda_item = ForeignKey(AgendaItem, null=True, on_delete=OnDelete.set_null)

@@ -169,7 +169,10 @@ async def test_a_hazard_becomes_a_topic_and_closes_when_the_topic_is_done(lj_cli
 
     # The chair settles the topic on core's topic page; the hazard's follow-up closes with it.
     await login(lj_client, "chair")
-    assert "新村3栋出租屋安全隐患" in (await lj_client.get(f"/councils/{made['council']}/topics")).text
+    page = (await lj_client.get(f"/councils/{made['council']}/topics")).text
+    assert "新村3栋出租屋安全隐患" in page
+    # What raised it is named as written, not masked like a resident's name (安**查).
+    assert "提出人：安全检查" in page and "安**查" not in page
     r = await lj_client.post(f"/councils/{made['council']}/topics/{topic['id']}/override",
                              data={"target": "done", "state": "raised", "reason": "派出所已上门收缴气瓶"})
     assert r.status_code in (200, 303)
