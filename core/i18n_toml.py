@@ -67,6 +67,14 @@ def record_texts(data: Any) -> Iterator[str]:
             yield from (found[key].strip() for key in keys if isinstance(found.get(key), str))
 
 
+def rule_texts(data: Any) -> Iterator[str]:
+    """The texts of a voting rule (forms/rules/*.toml) shown by name: its ``name`` and ``citation``,
+    translated where they are shown. Not its ``article``: the law's own words are quoted as enacted."""
+    for key in ("name", "citation"):
+        if isinstance(data.get(key), str):
+            yield data[key].strip()
+
+
 def extract_toml(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                  options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
     """Babel's extraction-method interface: ``(line, funcname, message, comments)`` per text."""
@@ -77,6 +85,12 @@ def extract_records(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                     options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
     """The same for record kinds (:func:`record_texts`)."""
     yield from _extract(fileobj, record_texts)
+
+
+def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                  options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
+    """The same for voting rules (:func:`rule_texts`)."""
+    yield from _extract(fileobj, rule_texts)
 
 
 def _extract(fileobj: IO[bytes], find: Any) -> Iterator[tuple[int, None, str, list[str]]]:

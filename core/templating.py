@@ -123,6 +123,9 @@ def build_environment(theme_dir: Path, plugin_template_dirs: list[tuple[str, lis
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local_time"] = local_time
+    # A text from a TOML spec shown as data (a voting rule's name and citation): translated like the
+    # spec's msgids, but escaped as any value — unlike _(), which trusts its msgid as markup.
+    env.filters["spec_text"] = lambda text: translations(locale).gettext(text) if text else text
     env.globals["page_counter_content"] = lambda: page_counter_content(translations(locale).gettext)
     env.globals["themes"] = ThemeChoice.for_dir(theme_dir)  # base.html: this request's stylesheet
     env.globals.update(globals_ or {})

@@ -192,3 +192,28 @@ meeting = "恳谈会"
                '[ledger]\ntitle = "民情台账"\nlabels = { a = "责任单位" }\n')
     texts = [message for _line, _f, message, _c in extract_toml(io.BytesIO(capture.encode()), None, None, {})]
     assert texts == ["民情台账", "责任单位"]
+
+
+def test_voting_rules_are_named_in_the_deployments_language_and_quote_the_law_as_enacted(tmp_path: Path) -> None:
+    """A rule's name and citation are msgids (core.i18n_toml.extract_rules), shown through the
+    ``spec_text`` filter; its article is the law's text and stays as enacted. A text that is no msgid
+    (a council's own rule) shows as written, and escaped like any value."""
+    import io
+
+    from core.i18n_toml import extract_rules
+    from core.voting.loader import shared_rules
+
+    rule = shared_rules()["civil_code_278"]
+    source = (Path(__file__).parent.parent / "forms" / "rules" / "civil_code_278.toml").read_bytes()
+    extracted = [text for _line, _f, text, _c in extract_rules(io.BytesIO(source), None, None, {})]
+    assert extracted == [rule.name, rule.citation]
+    assert rule.article not in extracted
+
+    page = "{{ rule.name | spec_text }}（{{ rule.citation | spec_text }}）"
+    values = {"rule": {"name": rule.name, "citation": rule.citation}}
+    assert build_environment(tmp_path, [], "en").from_string(page).render(values) == \
+        "Owners&#39; joint decisions (ordinary matters)（Civil Code of the People&#39;s Republic of China, Article 278）"
+    assert build_environment(tmp_path, [], "zh_CN").from_string(page).render(values) == \
+        "业主共同决定事项（一般事项）（《中华人民共和国民法典》第二百七十八条）"
+    own = {"rule": {"name": "本会<章程>第5条", "citation": ""}}
+    assert build_environment(tmp_path, [], "en").from_string(page).render(own) == "本会&lt;章程&gt;第5条（）"

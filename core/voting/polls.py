@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from core import audit, db, events
-from core.i18n import _
+from core.i18n import _, spec_text
 from core.meetings import attendance
 from core.meetings.tables import AgendaItem, Attendance
 from core.org.tables import Council
@@ -273,7 +273,7 @@ async def create_poll(*, council_id: int, item_id: int | None, title: str, metho
         raise PollError(_("没有这个表决规则。"), "rule_id")
     if rule is not None and visibility == "secret" and not _headcount_only(rule):
         raise PollError(_("“{rule}”要按面积、户数或票权计算，无记名投票做不到：请改为记名投票。").format(
-            rule=rule.name), "visibility")
+            rule=spec_text(rule.name)), "visibility")
     scope = await _clean_electorate(electorate, council, item_id, visibility)
     if closes_at is not None and (closes_at.tzinfo is None or closes_at <= _now()):
         raise PollError(_("截止时间应当晚于现在。"), "closes_at")
@@ -877,7 +877,7 @@ async def _tally(poll: dict[str, Any], rule: Rule) -> tuple[TallyResult, int]:
         Participation.poll == poll_id).order_by(Participation.voter_key)]
     if poll["visibility"] == "secret":
         if not _headcount_only(rule):
-            raise PollError(_("“{rule}”要按面积、户数或票权计算，无记名投票做不到。").format(rule=rule.name))
+            raise PollError(_("“{rule}”要按面积、户数或票权计算，无记名投票做不到。").format(rule=spec_text(rule.name)))
         stored = [_loads(r["choices"], []) for r in await SecretBallot.select(SecretBallot.choices).where(
             SecretBallot.poll == poll_id)]
         if len(stored) != len(participants):

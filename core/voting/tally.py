@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from core.errors import YishiError
-from core.i18n import N_, _
+from core.i18n import N_, _, spec_text
 from core.voting.rules import MEASURE_LABELS, MEASURES, Condition, Rule, Threshold, fraction_text
 
 Method = Literal["yes_no", "single", "multiple", "approval"]
@@ -357,7 +357,7 @@ class TallyResult:
     def lines(self) -> list[str]:
         """The result as plain lines (the minutes' fallback; templates use the fields)."""
         labels = self.labels
-        out = [f"{_('表决规则')}：{self.rule.name}（{self.rule.citation or self.rule.id}）"]
+        out = [f"{_('表决规则')}：{spec_text(self.rule.name)}（{spec_text(self.rule.citation) or self.rule.id}）"]
         for measure in self.shown_measures:
             c = self.counts[measure]
             votes = "，".join(f"{labels.get(o, o)} {c.amount(c.votes[o])}" for o in self.poll.options)
