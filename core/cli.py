@@ -174,22 +174,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The demo always uses its own SQLite file, never a database named in the environment.
     settings = Settings.from_env(data_dir=data_dir, database_url=f"sqlite:///{database}")
 
-    async def prepare(plugins: Any) -> bool:
-        await db.migrate()
-        return await seed_demo(plugins, settings)
+    async def prepare(plugins: Any) -> tuple[bool, list[tuple[str, str, str]]]:
+        from core.demo_accounts import demo_accounts
 
-    seeded = asyncio.run(_with_db(settings, prepare))
+        await db.migrate()
+        seeded = await seed_demo(plugins, settings)
+        return seeded, await demo_accounts(plugins)
+
+    seeded, accounts = asyncio.run(_with_db(settings, prepare))
     print(("已载入演示数据 / demo data loaded: " if seeded else "沿用已有演示数据 / reusing demo data: ")
           + str(database))
     if args.scale > 0:
         from core.dashboard.seed import add_scaled_county
 
         print(add_scaled_county(settings, database, args.scale))
-    from core.sanfang.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from core.sanfang.demo import DEMO_PASSWORD
 
     print(f"演示账号 / demo accounts (密码 / password: {DEMO_PASSWORD}):")
-    for username, name, what in DEMO_ACCOUNTS:
-        print(f"  {username:<8} {name} — {what}")
+    for username, name, what in accounts:
+        print(f"  {username:<8} {name} — {what}" if what else f"  {username:<8} {name}")
     if args.no_serve:
         return 0
     return _serve(settings, args.host, args.port, workers=1)

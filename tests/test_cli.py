@@ -14,13 +14,26 @@ from core.settings import Settings, documented_fields
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
+DEMO_LOGINS = ("admin    系统管理员 — 管理员，可管理账号",
+               "wangjh   王建华 — 翠竹园小区三方联席会议 主持人（翠竹园小区党支部书记）",
+               "heyedi   荷叶地街道办 — 荷叶地街道工作人员，查看辖区内的议事机构",
+               "chenhy   陈海燕 — 四牌楼商圈街巷议事会 主持人",
+               "yejm     叶建明 — 沥林新村邻聚力·月月谈议事会 主持人",
+               "pengxl   彭秀兰 — 马王巷小区屋场恳谈会 主持人")
+
+
 def test_demo_seeds_once_and_reset_starts_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """And lists every practice's demo logins, with council and seat, whether just seeded or reused."""
     data = tmp_path / "demo"
     assert main(["demo", "--data-dir", str(data), "--no-serve"]) == 0
-    assert "已载入演示数据" in capsys.readouterr().out
+    seeded = capsys.readouterr().out
+    assert "已载入演示数据" in seeded
     assert (data / "yishi.sqlite3").exists()
     assert main(["demo", "--data-dir", str(data), "--no-serve"]) == 0
-    assert "沿用已有演示数据" in capsys.readouterr().out
+    reused = capsys.readouterr().out
+    assert "沿用已有演示数据" in reused
+    for out in (seeded, reused):
+        assert all(line in out for line in DEMO_LOGINS), out
     assert main(["demo", "--data-dir", str(data), "--no-serve", "--reset"]) == 0
     assert "已载入演示数据" in capsys.readouterr().out
 

@@ -206,13 +206,13 @@ class Seed:
         self.counts[section] += 1
 
 
-async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None, plugins: Any = None,
-                    announce: bool = False) -> dict[str, int]:
+async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None,
+                    plugins: Any = None) -> dict[str, int]:
     """Load one seed file; returns how many entries of each section it wrote.
 
     ``settings`` (or ``specs``, a :class:`~core.lowcode.catalogue.SpecCatalogue`, or ``plugins``) is
     needed for ``[[records]]``, ``[[topics]]`` and meetings' kinds: they come from the deployment's
-    plugins. ``announce`` prints the demo logins the file made.
+    plugins. ``yishi demo`` lists the logins it made (core.demo_accounts).
     """
     from core.records import seed_meetings, seed_records, seed_topics
 
@@ -245,12 +245,6 @@ async def load_seed(path: str | Path, settings: Any = None, *, specs: Any = None
         raise SeedError(f"{path}: {seed.cursor}: 缺少 {exc.args[0]!r} / missing key {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise SeedError(f"{path}: {seed.cursor}: {exc}") from None
-    if announce and seed.logins:
-        names = {str(p.get("key", p.get("name"))): p.get("name", "") for p in data.get("people", [])}
-        print(f"演示账号 / demo accounts of {path.name} (密码 / password: {DEMO_PASSWORD}):")
-        for e in data.get("members", []):
-            if e.get("login"):
-                print(f"  {e['login']:<8} {names.get(str(e['person']), '')} — {e.get('affiliation', '')}")
     return counts()
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.i18n import _
 from core.lowcode.forms import Choices, validate
 from core.lowcode.registry import shared_form
 from core.lowcode.specs import parse_spec, read_spec
@@ -45,14 +44,6 @@ async def load_capture_seed(path: str | Path, spec: CaptureSpec, settings: Any) 
     await load_seed(path, settings)
     whole = parse_spec(read_spec(Path(path), source=str(path)), str(path))
     data = whole.get("capture", {})
-    logins = [m for m in whole.get("members", []) if isinstance(m, dict) and m.get("login")]
-    people = [p for p in whole.get("people", []) if isinstance(p, dict)]
-    names = {str(p.get("key", p.get("name"))): p.get("name", "") for p in people}
-    if logins:
-        print(f"{_(spec.title)}演示账号 / {spec.practice} demo accounts (密码 / password: yishi-demo):")
-        for m in logins:
-            who = names.get(str(m.get("person")), m.get("person"))
-            print(f"  {m['login']:<8} {who} — {data.get('council', '')} {m.get('affiliation', '')}")
     specs = load_plugins(settings.plugin_registry).specs
     where = f"{path}: capture"
     try:

@@ -52,7 +52,7 @@ async def yishi_demo_data(settings: Any) -> None:
     """沥林新村's council, roster, last month's meeting, topics, checks and points: demo.toml, core's seed format."""
     from core.records.seed import load_seed
 
-    await load_seed(HERE / "demo.toml", settings, announce=True)
+    await load_seed(HERE / "demo.toml", settings)
 
 
 __all__ = ["CHECK", "FIX", "MANIFEST", "POINTS", "PRACTICE", "RECORD", "VIEW", "meta"]
