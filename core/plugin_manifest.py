@@ -4,8 +4,9 @@ A plugin package may carry a ``plugin.toml`` next to the module its entry point 
 plugin's metadata (``[plugin]``), its practice (``[practice]`` with ``[[practice.roles]]``), the
 permissions its roles grant (``[permissions]``) and its menu links (``[[menu]]``). Folders found
 beside it by convention are handed to core too: ``forms/``, ``workflows/``, ``rules/``,
-``records/``, ``templates/``, ``static/`` and a ``piccolo_app.py`` module. The plugin's Python then
-holds only real behaviour: routes, documents, demo data, transition handlers.
+``records/``, ``templates/``, ``static/``, a ``piccolo_app.py`` module, a ``capture.toml`` (core's
+meeting capture: its pages and papers) and a ``demo.toml`` (demo data in core's seed format). The
+plugin's Python then holds only real behaviour: its own routes, documents and transition handlers.
 
 The loader (:mod:`core.plugins`) calls :func:`attach` on each plugin module before it validates
 ``meta``: the manifest is read and validated, and the hook functions it stands for are added to the
@@ -40,6 +41,9 @@ from core.plugin_meta import PLUGIN_ID, PluginMeta, hookimpl
 from core.practices import Practice, Role
 
 MANIFEST_NAME = "plugin.toml"
+#: Files found beside plugin.toml: a practice's meeting capture, and its demo data.
+CAPTURE_NAME = "capture.toml"
+DEMO_NAME = "demo.toml"
 
 #: Folders (and the module) found beside plugin.toml, with the hook each one feeds.
 FOLDER_HOOKS: dict[str, str] = {
@@ -122,6 +126,11 @@ class Manifest:
         if (self.folder / "piccolo_app.py").is_file():
             dotted = f"{package}.piccolo_app" if package else "piccolo_app"
             hooks["yishi_piccolo_apps"] = lambda: [dotted]
+        capture = self.folder / CAPTURE_NAME
+        if capture.is_file():
+            hooks |= _capture_hooks(capture)
+        if (self.folder / DEMO_NAME).is_file():
+            hooks["yishi_demo_data"] = _demo_hook(self.folder / DEMO_NAME, capture if capture.is_file() else None)
         for name, function in hooks.items():
             function.__name__ = function.__qualname__ = name
             function.__doc__ = f"{name}, from {self.path.name} and the folders beside it (core.plugin_manifest)."
@@ -135,6 +144,45 @@ def _translated(practice: Practice) -> Practice:
     per process and cached with the module), the hook translates them each time the plugins load."""
     return replace(practice, name=spec_text(practice.name), description=spec_text(practice.description),
                    roles=tuple(replace(role, label=spec_text(role.label)) for role in practice.roles))
+
+
+def _capture_hooks(path: Path) -> dict[str, Callable[..., Any]]:
+    """capture.toml (core's meeting capture, docs/capture.md): its pages under /p/<practice>/ and its
+    papers (交办单, 回音表 …) as meeting documents. The file is read and checked now, so a misspelt
+    form or workflow id stops the plugin at start, naming the file and the key."""
+    from core.topics.capture_spec import load_capture_file
+
+    spec = load_capture_file(path)
+
+    def yishi_routes() -> list[Any]:
+        from core.topics.capture_routes import capture_routes
+
+        return capture_routes(spec)
+
+    def yishi_documents() -> list[Any]:
+        from core.topics.capture_documents import capture_documents
+
+        return capture_documents(spec)
+
+    return {"yishi_routes": yishi_routes, "yishi_documents": yishi_documents}
+
+
+def _demo_hook(path: Path, capture: Path | None) -> Callable[[Any], Any]:
+    """demo.toml: the practice's demo data in core's seed format (docs/records.md), with the meeting
+    capture's ``[capture]`` table when the plugin has a capture.toml (docs/capture.md)."""
+
+    async def yishi_demo_data(settings: Any) -> None:
+        if capture is None:
+            from core.records.seed import load_seed
+
+            await load_seed(path, settings)
+            return
+        from core.topics.capture_seed import load_capture_seed
+        from core.topics.capture_spec import load_capture_file
+
+        await load_capture_seed(path, load_capture_file(capture), settings)
+
+    return yishi_demo_data
 
 
 def _folder_hook(path: Path) -> Callable[[], list[Path]]:

@@ -221,6 +221,30 @@ def test_the_bundled_plugins_are_declared_by_their_manifests(tmp_path: Path) -> 
     assert menu(plugins, "wuchang", member) == [{"href": "/p/wuchang/", "label": "屋场恳谈会"}]
     assert menu(plugins, "linjuli", member) == []  # a 屋场恳谈会 recorder is not a 月月谈 member
     assert dict(plugins.call_each("yishi_piccolo_apps"))["linjuli"] == ["yishi_linjuli.piccolo_app"]
+    # capture.toml and demo.toml are conventions too: 屋场恳谈会's plugin.py has no code at all
+    conventional = {(impl.plugin_name, name) for name in ("yishi_routes", "yishi_documents", "yishi_demo_data")
+                    for impl in getattr(plugins.pm.hook, name).get_hookimpls()
+                    if getattr(impl.function, "yishi_manifest", False)}
+    assert {("wuchang", "yishi_routes"), ("wuchang", "yishi_documents"), ("wuchang", "yishi_demo_data"),
+            ("linjuli", "yishi_demo_data")} <= conventional
+    assert ("linjuli", "yishi_routes") not in conventional  # its own pages: plugin.py's hook wins
+    routes = dict(plugins.call_each("yishi_routes"))["wuchang"]  # the capture page, 台账, 测评 and 交办单
+    assert {getattr(r, "path", None) for r in routes} >= {"/meetings/{meeting_id:int}", "/councils/{council_id:int}",
+                                                         "/meetings/{meeting_id:int}/jiaoban/{department_id:int}"}
+    ids = {doc.id for doc in dict(plugins.call_each("yishi_documents"))["wuchang"]}
+    assert {"wuchang_huiyin", "wuchang_jiaoban"} <= ids
+
+
+def test_a_bad_capture_toml_stops_the_plugin_naming_the_file_and_key(site: Callable[..., Path],
+                                                                      tmp_path: Path) -> None:
+    """capture.toml is read when the plugin loads: a form it names that does not exist is a refusal."""
+    capture = (Path(__file__).parent.parent / "plugins" / "wuchang" / "yishi_wuchang" / "capture.toml").read_text(
+        encoding="utf-8").replace('practice = "wuchang"', 'practice = "lvyuan"').replace(
+        'form = "wuchang_minqing"', 'form = "lvyuan_minqing"')
+    site("lvyuan", {"plugin.py": "", "plugin.toml": GOOD, "forms/lvyuan_tishi.toml": FORM, "capture.toml": capture})
+    with pytest.raises(PluginError) as refused:
+        load_plugins(tmp_path / "plugin_registry.toml")
+    assert "capture.toml" in str(refused.value) and "lvyuan_minqing" in str(refused.value)
 
 
 def bad(replace: str, by: str) -> str:

@@ -7,7 +7,7 @@ rental-safety checklist with its follow-ups (records/linjuli_anquan.toml, linjul
 the volunteer points ledger (records/linjuli_jifen.toml). plugin.toml declares the metadata, the
 practice and its roles, the permissions and the menu link; core finds forms/, workflows/, records/,
 templates/, static/ and piccolo_app.py by convention (core/plugin_manifest.py). Here: the overview and
-report pages, the monthly report as a meeting document; the demo data is demo.toml (core's seed format).
+report pages and the monthly report as a meeting document; core loads demo.toml (its seed format) by convention.
 """
 
 from __future__ import annotations
@@ -45,14 +45,6 @@ def yishi_documents() -> list[Any]:
 
     return [DocumentSpec(id="linjuli_yuebao", title=_("月月谈月报"), template="linjuli/report.html",
                          context=document_context, formats=("html", "pdf", "docx"), practices=(PRACTICE.id,))]
-
-
-@hookimpl
-async def yishi_demo_data(settings: Any) -> None:
-    """沥林新村's council, roster, last month's meeting, topics, checks and points: demo.toml, core's seed format."""
-    from core.records.seed import load_seed
-
-    await load_seed(HERE / "demo.toml", settings)
 
 
 __all__ = ["CHECK", "FIX", "MANIFEST", "POINTS", "PRACTICE", "RECORD", "VIEW", "meta"]
