@@ -5,7 +5,9 @@ optionally — the meeting as it was held, through the services the meeting page
   be ``"previous 19:30"`` (the rule's last day before today) or ``"next 19:30"``, and core writes the
   series' next drafts (core.meetings.series) as it does when a chair creates one;
 - ``agenda = [{ title, description, proposer, minutes, outcome, outcome_note, notes = […] }]`` —
-  the items (the agenda form), and what was noted and decided on each while the meeting sat;
+  the items (the agenda form), and what was noted and decided on each while the meeting sat; a note
+  is its text (taken three minutes after the one before, from when the item came up) or
+  ``{ body = "…", at = "15:35" }`` with its own time, written like a step's ``at``;
 - ``attendance = "present"`` (every expected member) or ``{ <people key> = "excused", … }``;
 - ``steps = [{ transition = "open", at = "19:32", by = "yejm" }, …]`` — the meeting workflow's
   steps, each at ``"HH:MM"`` on the meeting's day, ``"+N HH:MM"`` N days later, or any seed time.
@@ -159,27 +161,33 @@ async def _steps(seed: Seed, meeting_id: int, council_id: int, day: date, steps:
             MeetingEvent.id.is_in([r["id"] for r in events[seen:]] or [-1]))
         if taken.target == "in_session":
             await Meeting.update({Meeting.opened_at: at}).where(Meeting.id == meeting_id)
-            await _sitting(seed, meeting_id, at, items, actor, core_items, services)
+            await _sitting(seed, meeting_id, day, at, items, actor, core_items, services)
         elif taken.target == "closed":
             await Meeting.update({Meeting.closed_at: at}).where(Meeting.id == meeting_id)
 
 
-async def _sitting(seed: Seed, meeting_id: int, opened: datetime, items: list[tuple[int, dict[str, Any]]],
-                   actor: str, core_items: Any, services: Any) -> None:
-    """What was noted and decided on each item, at the time the item came up (one after another)."""
+async def _sitting(seed: Seed, meeting_id: int, day: date, opened: datetime,
+                   items: list[tuple[int, dict[str, Any]]], actor: str, core_items: Any, services: Any) -> None:
+    """What was noted and decided on each item, at the time the item came up (one after another) or
+    at a note's own ``at`` (a demo whose notes were taken at known times keeps them)."""
     from core.meetings.tables import ItemNote
 
     start = opened
     for n, (item_id, a) in enumerate(items, start=1):
         field = f"agenda[{n}]"
         for k, raw in enumerate(a.get("notes", [])):
-            body, error = services.validate_note(str(raw))
+            if isinstance(raw, dict) and set(raw) - {"body", "at"}:
+                raise seed.error(f"{field}.notes[{k + 1}]", "须写成文字或 { body, at } / text or { body, at }")
+            at = raw.get("at") if isinstance(raw, dict) else None
+            body, error = services.validate_note(str(raw.get("body", "")) if isinstance(raw, dict) else str(raw))
             if error:
                 raise seed.error(f"{field}.notes[{k + 1}]", error)
+            taken = (_step_time(seed, day, at, f"{field}.notes[{k + 1}].at") if at is not None
+                     else start + timedelta(minutes=3 * (k + 1)))
             await seed.attempt(field, services.add_note(meeting_id, item_id, body, actor))
             note = await ItemNote.select(ItemNote.id).where(ItemNote.item == item_id).order_by(
                 ItemNote.id, ascending=False).first()
-            await ItemNote.update({ItemNote.created_at: start + timedelta(minutes=3 * (k + 1))}).where(
+            await ItemNote.update({ItemNote.created_at: taken}).where(
                 ItemNote.id == note["id"])
         if a.get("outcome"):
             outcome, note, errors = core_items.validate_outcome({"outcome": str(a["outcome"]),

@@ -3,7 +3,8 @@
 Most of the practice is data — plugin.toml beside this module (the metadata, the practice and its
 roles, the permissions, the menu link), the forms, workflows and record kinds under ``forms/``,
 ``workflows/`` and ``records/`` and the templates under ``templates/`` — which core finds by
-convention (core/plugin_manifest.py). This module keeps the pages, documents, minutes and demo data.
+convention (core/plugin_manifest.py), as is the demo data, demo.toml (core's seed format,
+docs/records.md). This module keeps the pages, documents and minutes.
 """
 
 from __future__ import annotations
@@ -29,13 +30,6 @@ def yishi_routes() -> list:
     from yishi_jiexiang.notice import ROUTES
 
     return ROUTES
-
-
-@hookimpl
-async def yishi_demo_data(settings: Any) -> None:
-    from yishi_jiexiang.demo import seed
-
-    await seed(settings)
 
 
 @hookimpl

@@ -64,12 +64,11 @@ async def test_a_lane_guide_visits_a_raised_topic_before_the_council_accepts_it(
     assert [(s["transition"], s["to_state"]) for s in steps] == [("visit", "visited"), ("accept", "accepted")]
 
 
-async def test_demo_data_is_a_working_lane_council(jx_app, jx_settings) -> None:
-    from yishi_jiexiang.demo import seed
-
+async def test_demo_data_is_a_working_lane_council(jx_app, jx_settings, jx_plugins) -> None:
     from core.meetings.tables import AgendaItem, Meeting
 
-    await seed(jx_settings)
+    for _pid, loading in jx_plugins.call_each("yishi_demo_data", only=["jiexiang"], settings=jx_settings):
+        await loading
     council = await Council.select().where(Council.practice == "jiexiang").first()
     assert council["name"] == "四牌楼商圈街巷议事会"
     states = {m["title"]: m["state"] for m in await Record.select(Record.title, Record.state)}
@@ -82,6 +81,12 @@ async def test_demo_data_is_a_working_lane_council(jx_app, jx_settings) -> None:
     tea = await Meeting.select().where(Meeting.id == effective["meeting"]).first()
     assert tea["kind"] == "巷导下午茶" and tea["state"] == "published"
     assert await AgendaItem.count().where(AgendaItem.meeting == tea["id"]) == 3
+    upcoming = await Meeting.select().where((Meeting.council == council["id"]) & (Meeting.id != tea["id"])).first()
+    assert upcoming["kind"] == "议事会" and upcoming["state"] == "draft"
+    next_items = await AgendaItem.select(AgendaItem.title, AgendaItem.duration_minutes).where(
+        AgendaItem.meeting == upcoming["id"]).order_by(AgendaItem.position)
+    assert [(i["title"][:4], i["duration_minutes"]) for i in next_items] == [("无名背街", 30), ("宿州路早", 25),
+                                                                             ("商圈夜间", 30)]
     async with http_client(jx_app) as tablet:
         r = await tablet.post("/login", data={"username": "zhangjp", "password": "yishi-demo", "next": "/"})
         assert r.status_code == 303
@@ -92,6 +97,11 @@ async def test_demo_data_is_a_working_lane_council(jx_app, jx_settings) -> None:
         minutes = await tablet.get(f"/meetings/{tea['id']}/documents/jiexiang_jiyao.html")
         assert minutes.status_code == 200 and "益民街烧烤店油烟扰民" in minutes.text
         assert "排烟口改至楼顶" in minutes.text
+        # What the 巷导下午茶 noted on each item, and who came: 王磊 sent his apologies.
+        assert "物业同意在楼道口划出禁止堆放标线。" in minutes.text and "报区民政部门审批" in minutes.text
+        assert "王磊" in minutes.text and "请假" in minutes.text
+        held = await tablet.get(f"/meetings/{tea['id']}")
+        assert "纪要已公示" in held.text and '<strong id="attendance-present">8</strong>' in held.text
 
 
 async def test_the_chair_schedules_a_lane_tea_and_staff_of_the_street_see_the_council(jx_app) -> None:
