@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +205,31 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     else:
         title = _("请求有误") if status < 500 else _("服务器出错")
         detail = exc.detail or title
+        if detail == _reason(status):  # Litestar's own English default ("Request Entity Too Large" …)
+            detail = _plain_http_errors().get(status, title)
     if request.headers.get("hx-request") == "true":
         return Response(detail, status_code=status, media_type="text/plain")
     return Template("error.html", context={"title": title, "detail": detail, "status": status},
                     status_code=status)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _plain_http_errors() -> dict[int, str]:
+    """What an HTTP error the framework raised itself means to the person who met it, instead of its
+    English reason phrase: a form too big to accept, a link followed with the wrong method …"""
+    return {
+        400: _("请求有误，请刷新页面后重试。"),
+        405: _("不能这样打开这个地址，请从页面上的链接或按钮进入。"),
+        413: _("提交的内容太大，超过了允许的大小。请减少内容（如压缩或减少图片）后重试。"),
+        415: _("提交的格式不对，请从页面上的表单提交。"),
+        429: _("操作太频繁，请稍后再试。"),
+    }
 
 
 def _server_error(request: Request, exc: Exception) -> Response[Any]:

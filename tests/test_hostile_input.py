@@ -695,3 +695,25 @@ async def test_control_characters_beyond_ascii_are_refused(world: World) -> None
                                               headers=HX)
         assert r.status_code == 422, (repr(bad), r.status_code)
     assert await database_state() == before
+
+
+@SQLITE
+async def test_the_frameworks_own_refusals_speak_chinese(world: World) -> None:
+    """A body over the size limit, a form address opened with GET, a body in a format no form sends:
+    Litestar refuses them itself, with an English reason phrase; people get a page (and HTMX the
+    message) in Chinese saying what to do, and nothing changes."""
+    mid, item = world.ids["meeting_a"], world.items_a[0]
+    await Meeting.update({Meeting.state: "in_session", Meeting.current_position: 1}).where(Meeting.id == mid)
+    chair = world.clients["chair"]
+    before = await database_state()
+    big = {"body": "记" * (4 * 1024 * 1024)}  # 12 MB of UTF-8, over the 10 MB a plain form may send
+    cases = [
+        ("POST", f"/meetings/{mid}/items/{item}/notes", {"data": big}, 413, "提交的内容太大"),
+        ("GET", f"/meetings/{mid}/goto", {}, 405, "请从页面上的链接或按钮进入"),
+    ]
+    for method, url, kwargs, status, words in cases:
+        for headers in ({}, HX):
+            r = await chair.request(method, url, headers=headers, **kwargs)
+            assert r.status_code == status and words in r.text, (method, url, headers, r.status_code, r.text[:200])
+            assert not re.search(r"Request Entity Too Large|Method Not Allowed", r.text), r.text[:300]
+    assert await database_state() == before
