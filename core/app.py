@@ -17,7 +17,13 @@ from typing import Any
 from litestar import Litestar, Request, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -207,6 +213,10 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
         detail = exc.detail or title
         if detail == _reason(status):  # Litestar's own English default ("Request Entity Too Large" …)
             detail = _plain_http_errors().get(status, title)
+        elif isinstance(exc, ValidationException):  # "Validation failed for GET /…?entry=abc"
+            keys = [str(e.get("key")) for e in exc.extra or () if isinstance(e, dict) and e.get("key")]
+            detail = (_("地址中的“{names}”不对，请从页面上的链接进入。").format(names="”“".join(keys)) if keys
+                      else _plain_http_errors()[400])
     if request.headers.get("hx-request") == "true":
         return Response(detail, status_code=status, media_type="text/plain")
     return Template("error.html", context={"title": title, "detail": detail, "status": status},

@@ -699,9 +699,9 @@ async def test_control_characters_beyond_ascii_are_refused(world: World) -> None
 
 @SQLITE
 async def test_the_frameworks_own_refusals_speak_chinese(world: World) -> None:
-    """A body over the size limit, a form address opened with GET, a body in a format no form sends:
-    Litestar refuses them itself, with an English reason phrase; people get a page (and HTMX the
-    message) in Chinese saying what to do, and nothing changes."""
+    """A body over the size limit, a form address opened with GET, a query value of the wrong type:
+    Litestar refuses them itself, in English ("Request Entity Too Large", "Validation failed for GET …");
+    people get a page (and HTMX the message) in Chinese saying what to do, and nothing changes."""
     mid, item = world.ids["meeting_a"], world.items_a[0]
     await Meeting.update({Meeting.state: "in_session", Meeting.current_position: 1}).where(Meeting.id == mid)
     chair = world.clients["chair"]
@@ -711,6 +711,11 @@ async def test_the_frameworks_own_refusals_speak_chinese(world: World) -> None:
         ("POST", f"/meetings/{mid}/items/{item}/notes", {"data": big}, 413, "提交的内容太大"),
         ("GET", f"/meetings/{mid}/goto", {}, 405, "请从页面上的链接或按钮进入"),
     ]
+    council = world.ids["council_a"]
+    for url in (f"/councils/{council}/roster/slips.pdf?entry=abc", f"/councils/{council}/roster/slips.pdf?entry=1.5"):
+        r = await world.clients["admin"].get(url)
+        assert r.status_code == 400 and "地址中的“entry”不对" in r.text, (url, r.status_code, r.text[:300])
+        assert "Validation failed" not in r.text
     for method, url, kwargs, status, words in cases:
         for headers in ({}, HX):
             r = await chair.request(method, url, headers=headers, **kwargs)
