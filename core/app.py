@@ -213,7 +213,8 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
         detail = exc.detail or title
         if detail == _reason(status):  # Litestar's own English default ("Request Entity Too Large" …)
             detail = _plain_http_errors().get(status, title)
-        elif isinstance(exc, ValidationException):  # "Validation failed for GET /…?entry=abc"
+        elif isinstance(exc, ValidationException) and detail.startswith("Validation failed"):  # ?entry=abc
+            # Litestar's own; Yishi's ValidationExceptions already say what is wrong, in Chinese
             keys = [str(e.get("key")) for e in exc.extra or () if isinstance(e, dict) and e.get("key")]
             detail = (_("地址中的“{names}”不对，请从页面上的链接进入。").format(names="”“".join(keys)) if keys
                       else _plain_http_errors()[400])
