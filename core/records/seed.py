@@ -193,6 +193,19 @@ class Seed:
             raise self.error(field, "；".join(f"{name}: {msg}" for name, msg in result.errors.items()))
         return result
 
+    @staticmethod
+    async def newest_id(table: Any, where: Any) -> int:
+        """The id of the newest row of ``table`` matching ``where`` (0 for none): the mark before a
+        step, so that :meth:`restamp` finds the rows the step writes."""
+        row = await table.select(table.id).where(where).order_by(table.id, ascending=False).first()
+        return row["id"] if row else 0
+
+    @staticmethod
+    async def restamp(table: Any, column: Any, where: Any, after_id: int, at: datetime) -> None:
+        """Give the rows a step has just written (``where``, newer than ``after_id``) the time the step
+        happened: the services stamp them with the time of the load."""
+        await table.update({column: at}).where(where & (table.id > after_id))
+
     def entries(self, section: str) -> Iterator[dict[str, Any]]:
         raw = self.data.get(section, [])
         if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):

@@ -27,7 +27,7 @@ STEP_TIME = re.compile(r"^(?:\+(\d{1,3}) )?(\d{1,2}):(\d{2})$")
 SERIES_START = re.compile(r"^(previous|next) (\d{1,2}):(\d{2})$")
 
 
-def _series_start(seed: Seed, rule: Any, text: str) -> datetime | None:
+def _series_start(rule: Any, text: str) -> datetime | None:
     """``previous 19:30`` / ``next 19:30``: the rule's last day before today, or its next day after."""
     found = SERIES_START.match(text.strip())
     if found is None:
@@ -67,7 +67,7 @@ async def write_meeting(seed: Seed, e: dict[str, Any]) -> None:
             raise seed.error("repeat", str(exc)) from None
     if e.get("state") and e.get("steps"):
         raise seed.error("state", "会议的 state 和 steps 只能写一个 / a meeting has a state or steps, not both")
-    starts = _series_start(seed, rule, e["starts_at"]) if rule and isinstance(e.get("starts_at"), str) else None
+    starts = _series_start(rule, e["starts_at"]) if rule and isinstance(e.get("starts_at"), str) else None
     starts = starts or seed.when(e.get("starts_at"), "starts_at")
     local = starts.astimezone(SHANGHAI)
     if rule is not None and not rule.matches(local.date()):
@@ -141,8 +141,7 @@ async def _attendance(seed: Seed, meeting_id: int, council_id: int, raw: Any, st
 
 async def _steps(seed: Seed, meeting_id: int, council_id: int, day: date, steps: Any,
                  items: list[tuple[int, dict[str, Any]]]) -> None:
-    from core.meetings import items as core_items
-    from core.meetings import lifecycle, services
+    from core.meetings import lifecycle
     from core.meetings.tables import Meeting, MeetingEvent
 
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
@@ -151,25 +150,25 @@ async def _steps(seed: Seed, meeting_id: int, council_id: int, day: date, steps:
         field = f"steps[{n}]"
         at = _step_time(seed, day, step.get("at"), f"{field}.at")
         actor, roles = seed.actor(step.get("by"), council_id, f"{field}.by")
-        seen = await MeetingEvent.count().where(MeetingEvent.meeting == meeting_id)
+        events = MeetingEvent.meeting == meeting_id
+        mark = await seed.newest_id(MeetingEvent, events)
         taken = await seed.attempt(field, lifecycle.move_meeting(meeting_id, str(step.get("transition", "")),
                                                                  roles=roles, actor=actor,
                                                                  reason=str(step.get("reason", ""))))
-        events = await MeetingEvent.select(MeetingEvent.id).where(MeetingEvent.meeting == meeting_id).order_by(
-            MeetingEvent.id)
-        await MeetingEvent.update({MeetingEvent.at: at}).where(
-            MeetingEvent.id.is_in([r["id"] for r in events[seen:]] or [-1]))
+        await seed.restamp(MeetingEvent, MeetingEvent.at, events, mark, at)
         if taken.target == "in_session":
             await Meeting.update({Meeting.opened_at: at}).where(Meeting.id == meeting_id)
-            await _sitting(seed, meeting_id, day, at, items, actor, core_items, services)
+            await _sitting(seed, meeting_id, day, at, items, actor)
         elif taken.target == "closed":
             await Meeting.update({Meeting.closed_at: at}).where(Meeting.id == meeting_id)
 
 
 async def _sitting(seed: Seed, meeting_id: int, day: date, opened: datetime,
-                   items: list[tuple[int, dict[str, Any]]], actor: str, core_items: Any, services: Any) -> None:
+                   items: list[tuple[int, dict[str, Any]]], actor: str) -> None:
     """What was noted and decided on each item, at the time the item came up (one after another) or
     at a note's own ``at`` (a demo whose notes were taken at known times keeps them)."""
+    from core.meetings import items as core_items
+    from core.meetings import services
     from core.meetings.tables import ItemNote
 
     start = opened
@@ -184,11 +183,10 @@ async def _sitting(seed: Seed, meeting_id: int, day: date, opened: datetime,
                 raise seed.error(f"{field}.notes[{k + 1}]", error)
             taken = (_step_time(seed, day, at, f"{field}.notes[{k + 1}].at") if at is not None
                      else start + timedelta(minutes=3 * (k + 1)))
+            notes = ItemNote.item == item_id
+            mark = await seed.newest_id(ItemNote, notes)
             await seed.attempt(field, services.add_note(meeting_id, item_id, body, actor))
-            note = await ItemNote.select(ItemNote.id).where(ItemNote.item == item_id).order_by(
-                ItemNote.id, ascending=False).first()
-            await ItemNote.update({ItemNote.created_at: taken}).where(
-                ItemNote.id == note["id"])
+            await seed.restamp(ItemNote, ItemNote.created_at, notes, mark, taken)
         if a.get("outcome"):
             outcome, note, errors = core_items.validate_outcome({"outcome": str(a["outcome"]),
                                                                  "outcome_note": str(a.get("outcome_note", ""))})

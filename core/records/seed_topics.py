@@ -74,11 +74,9 @@ class _Topic:
         """Give the history rows written by the last step the time the step happened."""
         from core.topics.tables import Topic, TopicEvent
 
-        await TopicEvent.update({TopicEvent.at: at}).where(
-            (TopicEvent.topic == self.id) & (TopicEvent.id > self.events_seen))
-        last = await TopicEvent.select(TopicEvent.id).where(TopicEvent.topic == self.id).order_by(
-            TopicEvent.id, ascending=False).first()
-        self.events_seen = last["id"] if last else self.events_seen
+        events = TopicEvent.topic == self.id
+        await self.seed.restamp(TopicEvent, TopicEvent.at, events, self.events_seen, at)
+        self.events_seen = await self.seed.newest_id(TopicEvent, events)
         await Topic.update({Topic.updated_at: at}).where(Topic.id == self.id)
 
 
@@ -186,11 +184,10 @@ async def _unit_step(topic: _Topic, step: dict[str, Any], field: str, at: dateti
         return
     form = shared_form("banli_fankui")
     result = seed.filled(form, step["report"], f"{field}.report", now=at.astimezone(SHANGHAI))
-    seen = await TaskReport.count().where(TaskReport.task == task["id"])
+    reports = TaskReport.task == task["id"]
+    mark = await seed.newest_id(TaskReport, reports)
     done = await seed.attempt(field, tasks.report(seed.data_dir, task, department, result))
-    reports = await TaskReport.select(TaskReport.id).where(TaskReport.task == task["id"]).order_by(TaskReport.id)
-    await TaskReport.update({TaskReport.created_at: at}).where(
-        TaskReport.id.is_in([r["id"] for r in reports[seen:]] or [-1]))
+    await seed.restamp(TaskReport, TaskReport.created_at, reports, mark, at)
     if done:
         await Task.update({Task.done_at: at}).where(Task.id == task["id"])
 
