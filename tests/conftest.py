@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -237,3 +237,29 @@ def sample_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         sys.path.remove(str(target))
         forget_modules(SAMPLE_PACKAGE)
         importlib.invalidate_caches()
+
+
+@contextmanager
+def redis_prefix(url: str, stem: str, setting: str) -> Iterator[str]:
+    """A key prefix of this test's own on the Redis at ``url`` (its keys deleted afterwards). An
+    unreachable Redis fails the test under ``CI=true`` — CI has one — and skips it elsewhere, naming
+    ``setting``, the variable that points the tests at another Redis."""
+    import uuid
+
+    from redis import Redis
+
+    prefix = f"{stem}-{uuid.uuid4().hex[:12]}"
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:
+        message = f"Redis is not reachable at {url} ({type(exc).__name__}: {exc}); set {setting}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: Redis is required)")
+        pytest.skip(message)
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+        client.close()

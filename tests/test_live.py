@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from core.live.streams import event_stream, parse_version
 from core.plugin_meta import PluginMeta, hookimpl
 from core.settings import PROJECT_ROOT, Settings
 from core.web import form_of
+from tests.conftest import redis_prefix
 
 # -------------------------------------------------------------------------------------------------
 # The probe plugin: a way to publish from a test, loaded only into the test servers
@@ -458,24 +458,9 @@ REDIS_URL = os.environ.get("YISHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """Redis with a prefix of this run's own; its keys are deleted afterwards."""
-    from redis import Redis
-
-    prefix = f"yishi-test-{uuid.uuid4().hex[:12]}"
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:
-        message = f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__}: {exc}); set YISHI_TEST_REDIS_URL"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: Redis is required)")
-        pytest.skip(message)
-    sep = "&" if "?" in REDIS_URL else "?"
-    try:
+    with redis_prefix(REDIS_URL, "yishi-test", "YISHI_TEST_REDIS_URL") as prefix:
+        sep = "&" if "?" in REDIS_URL else "?"
         yield f"{REDIS_URL}{sep}prefix={prefix}&client_name={prefix}"  # the name finds our connections
-    finally:
-        for key in client.scan_iter(match=f"{prefix}:*"):
-            client.delete(key)
-        client.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +26,7 @@ from core.app import create_app
 from core.plugins import PluginSystem
 from core.ratelimit import RateLimiter, SharedCounts
 from core.settings import Settings
-from tests.conftest import http_client
+from tests.conftest import http_client, redis_prefix
 from tests.factories import make_user
 
 REDIS_URL = os.environ.get("YISHI_TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -38,21 +37,8 @@ TOO_MANY = "尝试次数过多"
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """REDIS_URL with a prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"yishi-rl-test-{uuid.uuid4().hex[:12]}"
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:
-        message = f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__}: {exc})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: Redis is required)")
-        pytest.skip(message)
-    try:
+    with redis_prefix(REDIS_URL, "yishi-rl-test", "YISHI_TEST_RATELIMIT_REDIS_URL") as prefix:
         yield f"{REDIS_URL}?prefix={prefix}"
-    finally:
-        for key in client.scan_iter(match=f"{prefix}:*"):
-            client.delete(key)
-        client.close()
 
 
 @pytest.fixture
