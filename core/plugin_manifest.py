@@ -126,11 +126,11 @@ class Manifest:
         if (self.folder / "piccolo_app.py").is_file():
             dotted = f"{package}.piccolo_app" if package else "piccolo_app"
             hooks["yishi_piccolo_apps"] = lambda: [dotted]
-        capture = self.folder / CAPTURE_NAME
-        if capture.is_file():
+        capture = _capture_spec(self.folder / CAPTURE_NAME)
+        if capture is not None:
             hooks |= _capture_hooks(capture)
         if (self.folder / DEMO_NAME).is_file():
-            hooks["yishi_demo_data"] = _demo_hook(self.folder / DEMO_NAME, capture if capture.is_file() else None)
+            hooks["yishi_demo_data"] = _demo_hook(self.folder / DEMO_NAME, capture)
         for name, function in hooks.items():
             function.__name__ = function.__qualname__ = name
             function.__doc__ = f"{name}, from {self.path.name} and the folders beside it (core.plugin_manifest)."
@@ -146,13 +146,19 @@ def _translated(practice: Practice) -> Practice:
                    roles=tuple(replace(role, label=spec_text(role.label)) for role in practice.roles))
 
 
-def _capture_hooks(path: Path) -> dict[str, Callable[..., Any]]:
-    """capture.toml (core's meeting capture, docs/capture.md): its pages under /p/<practice>/ and its
-    papers (交办单, 回音表 …) as meeting documents. The file is read and checked now, so a misspelt
-    form or workflow id stops the plugin at start, naming the file and the key."""
+def _capture_spec(path: Path) -> Any:
+    """capture.toml (core's meeting capture, docs/capture.md), read and checked as the plugin loads —
+    a misspelt form or workflow id stops the plugin at start, naming the file and the key; None
+    without one."""
+    if not path.is_file():
+        return None
     from core.topics.capture_spec import load_capture_file
 
-    spec = load_capture_file(path)
+    return load_capture_file(path)
+
+
+def _capture_hooks(spec: Any) -> dict[str, Callable[..., Any]]:
+    """The capture's pages under /p/<practice>/ and its papers (交办单, 回音表 …) as meeting documents."""
 
     def yishi_routes() -> list[Any]:
         from core.topics.capture_routes import capture_routes
@@ -167,7 +173,7 @@ def _capture_hooks(path: Path) -> dict[str, Callable[..., Any]]:
     return {"yishi_routes": yishi_routes, "yishi_documents": yishi_documents}
 
 
-def _demo_hook(path: Path, capture: Path | None) -> Callable[[Any], Any]:
+def _demo_hook(path: Path, capture: Any) -> Callable[[Any], Any]:
     """demo.toml: the practice's demo data in core's seed format (docs/records.md), with the meeting
     capture's ``[capture]`` table when the plugin has a capture.toml (docs/capture.md)."""
 
@@ -178,9 +184,8 @@ def _demo_hook(path: Path, capture: Path | None) -> Callable[[Any], Any]:
             await load_seed(path, settings)
             return
         from core.topics.capture_seed import load_capture_seed
-        from core.topics.capture_spec import load_capture_file
 
-        await load_capture_seed(path, load_capture_file(capture), settings)
+        await load_capture_seed(path, capture, settings)
 
     return yishi_demo_data
 
