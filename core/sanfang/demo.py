@@ -28,14 +28,10 @@ MEMBERS = [
     ("孙立新", "police", "荷叶地派出所社区民警"),
 ]
 
-#: Demo logins, printed by `yishi demo` and listed in the README. Never use these on a real server.
+#: Demo logins (listed in the README; `yishi demo` lists every account from the database, with what it
+#: is for: core.demo_accounts). Never use these on a real server.
 DEMO_PASSWORD = "yishi-demo"
-DEMO_ACCOUNTS = [
-    ("admin", "系统管理员", "管理员，可管理账号"),
-    ("wangjh", "王建华", "翠竹园小区三方联席会议 主持人"),
-    ("liuxw", "刘晓雯", "翠竹园小区三方联席会议 记录员"),
-    ("heyedi", "荷叶地街道办", "街道工作人员，查看辖区内的议事机构"),
-]
+DEMO_ACCOUNTS = [("admin", "系统管理员"), ("wangjh", "王建华"), ("liuxw", "刘晓雯"), ("heyedi", "荷叶地街道办")]
 
 PAST_AGENDA = [
     ("高空抛物治理：加装高空视频监控点位及费用来源",
@@ -120,7 +116,7 @@ async def seed() -> None:
     password = hash_password(DEMO_PASSWORD)
     links = {"admin": {"is_admin": True}, "wangjh": {"person": people["王建华"]},
              "liuxw": {"person": people["刘晓雯"]}, "heyedi": {"unit": street.id}}
-    for username, name, _what in DEMO_ACCOUNTS:
+    for username, name in DEMO_ACCOUNTS:
         await User.objects().create(username=username, display_name=name, password_hash=password,
                                     **links[username])
 
